@@ -1,0 +1,55 @@
+package unixctl
+
+import (
+	"strconv"
+	"strings"
+
+	"gvswitch/control/unixctl/coverage"
+	"gvswitch/control/unixctl/vlog"
+)
+
+// AddStandardCommands registers the commands every Open vSwitch daemon has
+// besides the built-ins: vlog/list, vlog/set, vlog/reopen, vlog/close and
+// coverage/show, backed by packages vlog and coverage.
+func (s *Server) AddStandardCommands() error {
+	cmds := []struct {
+		name, usage string
+		min, max    int
+		fn          Handler
+	}{
+		{"vlog/list", "", 0, 0, func([]string) (string, error) { return vlog.List(), nil }},
+		{"vlog/set", "{spec | PATTERN:destination:pattern}", 0, Unbounded, vlogSet},
+		{"vlog/reopen", "", 0, 0, func([]string) (string, error) { return "", vlog.Reopen() }},
+		{"vlog/close", "", 0, 0, func([]string) (string, error) { vlog.CloseFile(); return "", nil }},
+		{"coverage/show", "", 0, 0, func([]string) (string, error) { return coverage.Show(), nil }},
+		{"coverage/read-counter", "COUNTER", 1, 1, readCounter},
+	}
+	for _, c := range cmds {
+		if err := s.Register(c.name, c.usage, c.min, c.max, c.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func vlogSet(args []string) (string, error) {
+	for _, a := range args {
+		if err := vlog.Set(a); err != nil {
+			return "", errorText(strings.TrimPrefix(err.Error(), vlog.ErrSpec.Error()+": "))
+		}
+	}
+	return "", nil
+}
+
+func readCounter(args []string) (string, error) {
+	c, ok := coverage.Lookup(args[0])
+	if !ok {
+		return "", errorText("No such counter")
+	}
+	return strconv.FormatUint(c.Total(), 10) + "\n", nil
+}
+
+// errorText is a command error whose text is shown as is.
+type errorText string
+
+func (e errorText) Error() string { return string(e) }
