@@ -1,16 +1,16 @@
 package unixctl
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gvswitch/control/jsonrpc"
 )
 
 // DefaultOVSRundir is Debian's compiled-in Open vSwitch run directory.
@@ -79,34 +79,21 @@ func CallSocket(path, method string, args []string, timeout time.Duration) (stri
 	if args == nil {
 		args = []string{}
 	}
-	req, err := json.Marshal(struct {
-		ID     int      `json:"id"`
-		Method string   `json:"method"`
-		Params []string `json:"params"`
-	}{0, method, args})
-	if err != nil {
-		return "", err
-	}
-	if _, err := c.Write(req); err != nil {
+	conn := jsonrpc.NewConn(c)
+	if err := conn.Write(jsonrpc.NewRequest(0, method, args)); err != nil {
 		return "", fmt.Errorf("%s: transaction error: %w", path, err)
 	}
-	dec := json.NewDecoder(bufio.NewReader(io.LimitReader(c, 64<<20)))
 	for {
-		var rep struct {
-			ID     json.RawMessage `json:"id"`
-			Method *string         `json:"method"`
-			Result json.RawMessage `json:"result"`
-			Error  json.RawMessage `json:"error"`
-		}
-		if err := dec.Decode(&rep); err != nil {
+		rep, err := conn.Read()
+		if err != nil {
 			return "", fmt.Errorf("%s: transaction error: %w", path, err)
 		}
 		// Like ovs-appctl: requests and notifications before the reply,
 		// and replies to other ids, are ignored.
-		if rep.Method != nil || string(rep.ID) != "0" {
+		if rep.Method != "" || string(rep.ID) != "0" {
 			continue
 		}
-		if len(rep.Error) > 0 && string(rep.Error) != "null" {
+		if rep.IsError() {
 			var msg string
 			if json.Unmarshal(rep.Error, &msg) != nil {
 				return "", fmt.Errorf("%s: %w: error is not a string: %s", path, ErrProtocol, rep.Error)

@@ -13,6 +13,8 @@
 // ovs-appctl prints a result verbatim on stdout (exit 0) and an error on
 // stderr (exit 2).
 //
+// The framing is package jsonrpc's, shared with OVSDB.
+//
 // A Server owns the command table. Register adds a command with its usage
 // text and argument bounds; the server checks the argument count with
 // Open vSwitch's error texts before calling the handler, so handlers only

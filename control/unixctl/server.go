@@ -1,8 +1,6 @@
 package unixctl
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"gvswitch/control/jsonrpc"
 	"gvswitch/control/unixctl/coverage"
 	"gvswitch/control/unixctl/vlog"
 )
@@ -240,61 +239,66 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// request is a JSON-RPC 1.0 message as ovs-appctl sends it. id is kept raw
-// so that the reply echoes it byte for byte.
-type request struct {
-	ID     json.RawMessage   `json:"id"`
-	Method *string           `json:"method"`
-	Params []json.RawMessage `json:"params"`
-}
-
 // ServeConn answers requests on one connection until the peer closes it or
-// sends something that is not JSON. It closes c.
+// sends something that is not JSON-RPC. It closes c.
 func (s *Server) ServeConn(c net.Conn) {
-	defer c.Close()
-	lr := &io.LimitedReader{R: c, N: maxRequest}
-	dec := json.NewDecoder(bufio.NewReader(lr))
-	w := bufio.NewWriter(c)
+	conn := jsonrpc.NewConn(c)
+	defer conn.Close()
+	conn.SetMaxMessageSize(maxRequest)
 	for {
-		lr.N = maxRequest // the bound is per message
-		var req request
-		if err := dec.Decode(&req); err != nil {
+		m, err := conn.Read()
+		if err != nil {
 			if err != io.EOF {
 				log.Dbg("%s: dropping client: %v", c.LocalAddr(), err)
 			}
 			return // EOF, garbage or oversized: drop this client alone
 		}
-		if req.Method == nil {
-			continue // a reply or junk object: nothing to answer
+		if m.Method == "" {
+			continue // a reply: nothing to answer
 		}
-		isNotification := len(req.ID) == 0 || bytes.Equal(req.ID, []byte("null"))
 		covReceived.Inc()
-		method := *req.Method
-		args := make([]string, 0, len(req.Params))
 		var out string
-		var err error
-		for _, p := range req.Params {
-			var a string
-			if json.Unmarshal(p, &a) != nil {
-				err = fmt.Errorf("%q command has non-string argument: %s", method, p)
-				break
-			}
-			args = append(args, a)
-		}
+		args, err := stringParams(m.Method, m.Params)
 		if err == nil {
-			out, err = s.Run(method, args)
+			out, err = s.Run(m.Method, args)
 		}
-		if isNotification {
+		if m.IsNotification() {
 			continue
 		}
-		if werr := writeReply(w, req.ID, out, err); werr != nil {
+		var rep *jsonrpc.Message
+		if err != nil {
+			rep = jsonrpc.NewError(m.ID, withNewline(err.Error()))
+		} else {
+			rep = jsonrpc.NewResult(m.ID, withNewline(out))
+		}
+		if err := conn.Write(rep); err != nil {
 			return
 		}
 		covReplied.Inc()
-		if method == "exit" && err == nil && s.OnExit != nil {
+		if m.Method == "exit" && err == nil && s.OnExit != nil {
 			go s.OnExit(len(args) == 1)
 		}
 	}
+}
+
+// stringParams decodes params, which unixctl requires to be an array of
+// strings.
+func stringParams(method string, params json.RawMessage) ([]string, error) {
+	var raw []json.RawMessage
+	if len(params) > 0 {
+		if err := json.Unmarshal(params, &raw); err != nil {
+			return nil, fmt.Errorf("%q command has non-array params: %s", method, params)
+		}
+	}
+	args := make([]string, 0, len(raw))
+	for _, p := range raw {
+		var a string
+		if json.Unmarshal(p, &a) != nil {
+			return nil, fmt.Errorf("%q command has non-string argument: %s", method, p)
+		}
+		args = append(args, a)
+	}
+	return args, nil
 }
 
 func withNewline(s string) string {
@@ -302,28 +306,4 @@ func withNewline(s string) string {
 		return s + "\n"
 	}
 	return s
-}
-
-func writeReply(w *bufio.Writer, id json.RawMessage, out string, err error) error {
-	var msg any
-	if err != nil {
-		msg = struct {
-			ID    json.RawMessage `json:"id"`
-			Error string          `json:"error"`
-		}{id, withNewline(err.Error())}
-	} else {
-		msg = struct {
-			ID     json.RawMessage `json:"id"`
-			Result string          `json:"result"`
-			Error  *string         `json:"error"`
-		}{id, withNewline(out), nil}
-	}
-	b, merr := json.Marshal(msg)
-	if merr != nil {
-		return merr
-	}
-	if _, werr := w.Write(b); werr != nil {
-		return werr
-	}
-	return w.Flush()
 }
