@@ -11,8 +11,11 @@ import (
 const DefaultDataRoom = 2048
 
 // Pool is a fixed set of packet buffers carved from an Arena. Get and Put
-// are safe for concurrent use; they never allocate and never block for long.
-// An empty pool makes Get return nil, which callers count as a drop.
+// are safe for concurrent use; they never allocate and never block for long
+// (one short lock per call or per bulk transfer). An empty pool makes Get
+// return nil, which callers count as a drop. A PMD takes and returns its
+// packets through its own PoolCache, which touches the shared pool only in
+// bulk.
 type Pool struct {
 	name     string
 	arena    *Arena
@@ -100,6 +103,23 @@ func (p *Pool) Put(pk *Packet) {
 	p.mu.Lock()
 	p.free = append(p.free, pk)
 	p.mu.Unlock()
+}
+
+// putBulk returns packets that all belong to p with one lock.
+func (p *Pool) putBulk(pkts []*Packet) {
+	p.mu.Lock()
+	p.free = append(p.free, pkts...)
+	p.mu.Unlock()
+}
+
+// getBulk takes up to len(pkts) packets (not reset) with one lock, without
+// counting a failure.
+func (p *Pool) getBulk(pkts []*Packet) int {
+	p.mu.Lock()
+	n := copy(pkts, p.free[max(0, len(p.free)-len(pkts)):])
+	p.free = p.free[:len(p.free)-n]
+	p.mu.Unlock()
+	return n
 }
 
 // PutBurst returns packets to the pool; they may belong to different pools.
