@@ -1,0 +1,669 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gvswitch/control/ovsdb"
+	"gvswitch/control/unixctl"
+	"gvswitch/control/unixctl/coverage"
+	"gvswitch/control/unixctl/vlog"
+	"gvswitch/dataplane"
+)
+
+var (
+	log              = vlog.Module("bridge")
+	covReconfigure   = coverage.New("bridge_reconfigure")
+	covUpdatePort    = coverage.New("ofproto_update_port")
+	covTxnSuccess    = coverage.New("txn_success")
+	covTxnError      = coverage.New("txn_error")
+	covStatsWritten  = coverage.New("netdev_get_stats")
+	covUnchangedTxns = coverage.New("txn_unchanged")
+)
+
+// DBName is the database the daemon drives.
+const DBName = "Open_vSwitch"
+
+// Ofport numbers (OpenFlow 1.0 5.2.1 / Open vSwitch): the bridge's own
+// (local) port is 65534; others are 1..65279.
+const (
+	OfportLocal = 65534
+	ofportMax   = 65279
+)
+
+// Options configure a Daemon.
+type Options struct {
+	// Dial connects to the database; it is called again after the
+	// connection is lost.
+	Dial func() (io.ReadWriteCloser, error)
+	// Unixctl is where the daemon registers its commands.
+	Unixctl *unixctl.Server
+	// SystemID is "random" (make one if external_ids:system-id is
+	// unset), an explicit ID, or "" (leave the column alone).
+	SystemID string
+	// OVSVersion is written to Open_vSwitch ovs_version.
+	OVSVersion string
+	// Rundir is where dpdkvhostuser server sockets are created.
+	Rundir string
+	// StatsInterval is how often statistics are written (5 s if zero).
+	StatsInterval time.Duration
+}
+
+// Daemon applies the database configuration and reports status back.
+type Daemon struct {
+	opts Options
+	sess *session
+
+	// mu guards the state below against unixctl handlers; the run loop
+	// is the only writer.
+	mu       sync.Mutex
+	db       replica
+	ovsUUID  ovsdb.UUID
+	bridges  map[string]*bridge
+	ifaces   map[ovsdb.UUID]*iface
+	nextODP  int
+	startErr error
+}
+
+type bridge struct {
+	name    string
+	uuid    ovsdb.UUID
+	dpType  string
+	ofports map[int]ovsdb.UUID // ofport -> interface
+	odp     int
+}
+
+// iface is one Interface row as the dataplane has it.
+type iface struct {
+	uuid   ovsdb.UUID
+	name   string
+	typ    string
+	bridge string
+	port   string // Port row name
+	cfgKey string // what, if changed, reopens the port
+	ofport int    // -1 on error
+	odp    int
+	err    string
+	dp     dataplane.Port
+}
+
+// New returns a Daemon; Run starts it.
+func New(opts Options) *Daemon {
+	if opts.StatsInterval == 0 {
+		opts.StatsInterval = 5 * time.Second
+	}
+	d := &Daemon{opts: opts, bridges: map[string]*bridge{}, ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1}
+	if opts.Unixctl != nil {
+		d.registerCommands(opts.Unixctl)
+	}
+	return d
+}
+
+// Run connects to the database and keeps the dataplane in step with it
+// until ctx is done, reconnecting (with back-off) when the connection is
+// lost. It closes every port before returning.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.closeAll()
+	backoff := 100 * time.Millisecond
+	for {
+		err := d.runSession(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("database connection lost: %v; reconnecting in %v", err, backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		if backoff < 8*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (d *Daemon) runSession(ctx context.Context) error {
+	rwc, err := d.opts.Dial()
+	if err != nil {
+		return err
+	}
+	s := newSession(rwc)
+	defer s.close()
+	stop := context.AfterFunc(ctx, func() { s.fail(context.Canceled) })
+	defer stop()
+	initial, err := s.start(DBName)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.sess = s
+	d.db = replica{}
+	d.db.apply(initial)
+	d.mu.Unlock()
+	if err := d.initOpenVSwitch(); err != nil {
+		return err
+	}
+	log.Info("connected to the database; %d bridge(s) configured", len(d.db["Bridge"]))
+	if err := d.reconfigure(); err != nil {
+		return err
+	}
+	stats := time.NewTicker(d.opts.StatsInterval)
+	defer stats.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return s.err
+		case <-s.notify:
+			d.mu.Lock()
+			for _, u := range s.takeUpdates() {
+				d.db.apply(u)
+			}
+			d.mu.Unlock()
+			if err := d.reconfigure(); err != nil {
+				return err
+			}
+		case <-stats.C:
+			coverage.Sample()
+			if err := d.writeStats(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ovsRow returns the (single) Open_vSwitch row.
+func (d *Daemon) ovsRow() (ovsdb.UUID, ovsdb.Row) {
+	for u, r := range d.db["Open_vSwitch"] {
+		return u, r
+	}
+	return ovsdb.UUID{}, nil
+}
+
+// initOpenVSwitch creates the Open_vSwitch row if missing and writes what
+// the switch knows about itself (the columns ovs-ctl and ovs-vswitchd
+// fill at start: see reference/ovs-dpdk/08-list-open_vswitch.txt).
+func (d *Daemon) initOpenVSwitch() error {
+	u, row := d.ovsRow()
+	if row == nil {
+		err := d.sess.transact(DBName, []op{{"op": "insert", "table": "Open_vSwitch", "row": map[string]any{}}})
+		if err != nil {
+			return fmt.Errorf("creating the Open_vSwitch row: %w", err)
+		}
+		if err := d.waitFor(func() bool { _, r := d.ovsRow(); return r != nil }); err != nil {
+			return err
+		}
+		u, row = d.ovsRow()
+	}
+	d.ovsUUID = u
+	set := map[string]any{
+		"datapath_types": setOf([]string{"netdev", "system"}),
+		"iface_types":    setOf(SupportedTypes()),
+		"db_version":     d.sess.schema.Version,
+	}
+	if v := d.opts.OVSVersion; v != "" {
+		set["ovs_version"] = v
+	}
+	if typ, ver := systemInfo(); typ != "" {
+		set["system_type"] = typ
+		set["system_version"] = ver
+	}
+	oc := row["other_config"].StringMap()
+	if oc["dpdk-init"] == "true" || oc["dpdk-init"] == "try" {
+		// There is no DPDK in gvswitch: its own drivers serve the dpdk*
+		// types, so DPDK is reported as initialised for the tools that
+		// check it before adding dpdk ports.
+		set["dpdk_initialized"] = true
+		set["dpdk_version"] = "gvswitch (no DPDK)"
+	} else {
+		set["dpdk_initialized"] = false
+		set["dpdk_version"] = "none"
+	}
+	ext := row["external_ids"].StringMap()
+	switch id := d.opts.SystemID; {
+	case id == "random" && ext["system-id"] == "":
+		ext["system-id"] = randomUUID()
+	case id != "" && id != "random":
+		ext["system-id"] = id
+	}
+	set["external_ids"] = mapOf(ext)
+	return d.sess.transact(DBName, []op{updateOp("Open_vSwitch", u, set)})
+}
+
+// waitFor waits (up to 5 s) until cond holds on the replica.
+func (d *Daemon) waitFor(cond func() bool) error {
+	deadline := time.After(5 * time.Second)
+	for {
+		d.mu.Lock()
+		for _, u := range d.sess.takeUpdates() {
+			d.db.apply(u)
+		}
+		ok := cond()
+		d.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-d.sess.notify:
+		case <-d.sess.done:
+			return d.sess.err
+		case <-deadline:
+			return errors.New("timed out waiting for the database")
+		}
+	}
+}
+
+func randomUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// systemInfo is what ovs-ctl writes to system_type/system_version: the
+// os-release ID and VERSION_ID.
+func systemInfo() (string, string) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", ""
+	}
+	var id, ver string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(v, `"`)
+		switch k {
+		case "ID":
+			id = v
+		case "VERSION_ID":
+			ver = v
+		}
+	}
+	return id, ver
+}
+
+// desiredIface is one Interface the configuration asks for.
+type desiredIface struct {
+	uuid   ovsdb.UUID
+	row    ovsdb.Row
+	bridge string
+	port   string
+}
+
+// desired walks Open_vSwitch → Bridge → Port → Interface as ovs-vswitchd
+// does; rows not reachable from the root are ignored.
+func (d *Daemon) desired() (map[string]ovsdb.UUID, map[ovsdb.UUID]desiredIface) {
+	brs := map[string]ovsdb.UUID{}
+	ifs := map[ovsdb.UUID]desiredIface{}
+	_, root := d.ovsRow()
+	if root == nil {
+		return brs, ifs
+	}
+	for _, bu := range root["bridges"].UUIDs() {
+		br := d.db["Bridge"][bu]
+		if br == nil {
+			continue
+		}
+		bname := str(br["name"])
+		if _, dup := brs[bname]; dup {
+			continue
+		}
+		brs[bname] = bu
+		for _, pu := range br["ports"].UUIDs() {
+			p := d.db["Port"][pu]
+			if p == nil {
+				continue
+			}
+			for _, iu := range p["interfaces"].UUIDs() {
+				if r := d.db["Interface"][iu]; r != nil {
+					ifs[iu] = desiredIface{uuid: iu, row: r, bridge: bname, port: str(p["name"])}
+				}
+			}
+		}
+	}
+	return brs, ifs
+}
+
+func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
+	c := IfaceConfig{
+		Name:        str(di.row["name"]),
+		Type:        str(di.row["type"]),
+		Bridge:      di.bridge,
+		Options:     di.row["options"].StringMap(),
+		OtherConfig: di.row["other_config"].StringMap(),
+		MTURequest:  int(integer(di.row["mtu_request"])),
+		MAC:         str(di.row["mac"]),
+		Rundir:      rundir,
+	}
+	if c.Type == "" {
+		c.Type = "system"
+	}
+	key := fmt.Sprintf("%s|%s|%v|%v|%d|%s", c.Bridge, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
+	return c, key
+}
+
+func sortedMap(m map[string]string) string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k+"="+m[k])
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+// reconfigure applies the difference between the replica and the running
+// state, then writes ofports, errors and cur_cfg in one transaction.
+func (d *Daemon) reconfigure() error {
+	d.mu.Lock()
+	brs, want := d.desired()
+	changed := false
+	// Remove interfaces that are gone or whose configuration changed:
+	// only those are touched.
+	for u, f := range d.ifaces {
+		di, ok := want[u]
+		if ok {
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && str(di.row["name"]) == f.name {
+				f.port = di.port
+				continue
+			}
+		}
+		d.closeIface(f)
+		delete(d.ifaces, u)
+		changed = true
+	}
+	for name := range d.bridges {
+		if _, ok := brs[name]; !ok {
+			log.Info("bridge %s: deleted", name)
+			delete(d.bridges, name)
+			changed = true
+		}
+	}
+	for name, bu := range brs {
+		if d.bridges[name] == nil {
+			row := d.db["Bridge"][bu]
+			d.bridges[name] = &bridge{name: name, uuid: bu, dpType: str(row["datapath_type"]), ofports: map[int]ovsdb.UUID{}}
+			log.Info("bridge %s: added", name)
+			changed = true
+		}
+		d.bridges[name].uuid = bu
+	}
+	// Open new interfaces, in name order so that ofports are assigned
+	// deterministically.
+	var adds []desiredIface
+	for u, di := range want {
+		if d.ifaces[u] == nil {
+			adds = append(adds, di)
+		}
+	}
+	sort.Slice(adds, func(i, j int) bool { return str(adds[i].row["name"]) < str(adds[j].row["name"]) })
+	d.mu.Unlock()
+
+	// Opening a port may take time (sockets, netlink): do it unlocked.
+	opened := make([]*iface, 0, len(adds))
+	for _, di := range adds {
+		opened = append(opened, d.openIface(di))
+	}
+
+	d.mu.Lock()
+	for _, f := range opened {
+		d.ifaces[f.uuid] = f
+		d.assignOfport(f, want[f.uuid].row)
+		changed = true
+	}
+	if changed {
+		covReconfigure.Inc()
+	}
+	ops := d.statusOps(want, true)
+	_, root := d.ovsRow()
+	next := integer(root["next_cfg"])
+	if integer(root["cur_cfg"]) != next {
+		ops = append(ops, updateOp("Open_vSwitch", d.ovsUUID, map[string]any{"cur_cfg": next}))
+	}
+	ops = append(ops, d.controllerOps()...)
+	d.mu.Unlock()
+	if len(ops) == 0 {
+		covUnchangedTxns.Inc()
+		return nil
+	}
+	if err := d.sess.transact(DBName, ops); err != nil {
+		covTxnError.Inc()
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		// A row deleted meanwhile makes the update fail; the next
+		// update from the server triggers another pass.
+		log.Warn("writing status: %v", err)
+		return nil
+	}
+	covTxnSuccess.Inc()
+	return nil
+}
+
+// openIface opens one interface's port, or records why it cannot be.
+func (d *Daemon) openIface(di desiredIface) *iface {
+	cfg, key := ifaceConfig(di, d.opts.Rundir)
+	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key}
+	covUpdatePort.Inc()
+	o, ok := opener(cfg.Type)
+	if !ok {
+		f.err = unsupportedError(cfg.Type)
+		log.Warn("%s: %s", cfg.Name, f.err)
+		return f
+	}
+	p, err := o(cfg)
+	if err != nil {
+		f.err = err.Error()
+		log.Warn("%s: %s", cfg.Name, f.err)
+		return f
+	}
+	f.dp = p
+	log.Info("bridge %s: added interface %s (type %s)", di.bridge, cfg.Name, cfg.Type)
+	return f
+}
+
+func (d *Daemon) closeIface(f *iface) {
+	if b := d.bridges[f.bridge]; b != nil && f.ofport > 0 && b.ofports[f.ofport] == f.uuid {
+		delete(b.ofports, f.ofport)
+	}
+	if f.dp != nil {
+		if err := f.dp.Close(); err != nil {
+			log.Warn("%s: close: %v", f.name, err)
+		}
+		f.dp = nil
+		log.Info("bridge %s: deleted interface %s", f.bridge, f.name)
+	}
+}
+
+func (d *Daemon) closeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for u, f := range d.ifaces {
+		d.closeIface(f)
+		delete(d.ifaces, u)
+	}
+}
+
+// assignOfport gives f its OpenFlow port number as Open vSwitch does: the
+// bridge's own interface is 65534; otherwise ofport_request if free, else
+// the number the row already had (stable across restarts), else the
+// lowest free one. A failed interface gets -1.
+func (d *Daemon) assignOfport(f *iface, row ovsdb.Row) {
+	if f.err != "" {
+		f.ofport = -1
+		return
+	}
+	b := d.bridges[f.bridge]
+	f.odp = d.nextODP
+	d.nextODP++
+	if f.name == f.bridge {
+		f.ofport = OfportLocal
+		b.ofports[OfportLocal] = f.uuid
+		return
+	}
+	free := func(n int) bool {
+		if n < 1 || n > ofportMax {
+			return false
+		}
+		_, taken := b.ofports[n]
+		return !taken
+	}
+	n := 0
+	if r := int(integer(row["ofport_request"])); free(r) {
+		n = r
+	} else if r := int(integer(row["ofport"])); free(r) {
+		n = r
+	} else {
+		for n = 1; !free(n) && n <= ofportMax; n++ {
+		}
+	}
+	if n > ofportMax {
+		f.err = "no free OpenFlow port number"
+		f.ofport = -1
+		return
+	}
+	f.ofport = n
+	b.ofports[n] = f.uuid
+}
+
+// statusOps returns updates for the Interface columns that differ from the
+// replica. withStats adds the statistics column.
+func (d *Daemon) statusOps(want map[ovsdb.UUID]desiredIface, withStats bool) []op {
+	ids := make([]ovsdb.UUID, 0, len(d.ifaces))
+	for u := range d.ifaces {
+		ids = append(ids, u)
+	}
+	sort.Slice(ids, func(i, j int) bool { return d.ifaces[ids[i]].name < d.ifaces[ids[j]].name })
+	var ops []op
+	for _, u := range ids {
+		f := d.ifaces[u]
+		row := d.db["Interface"][u]
+		if row == nil {
+			continue
+		}
+		set := map[string]any{}
+		if integer(row["ofport"]) != int64(f.ofport) || row["ofport"].Len() == 0 {
+			set["ofport"] = f.ofport
+		}
+		if f.err != "" {
+			if str(row["error"]) != f.err {
+				set["error"] = f.err
+			}
+		} else if row["error"].Len() != 0 {
+			set["error"] = emptySet
+		}
+		if f.dp != nil {
+			d.portStatus(f, row, set, withStats)
+		}
+		if len(set) > 0 {
+			ops = append(ops, updateOp("Interface", u, set))
+		}
+	}
+	return ops
+}
+
+// portStatus adds the columns that describe a running port.
+func (d *Daemon) portStatus(f *iface, row ovsdb.Row, set map[string]any, withStats bool) {
+	p := f.dp
+	mac := net.HardwareAddr(func() []byte { m := p.MAC(); return m[:] }()).String()
+	if str(row["mac_in_use"]) != mac {
+		set["mac_in_use"] = mac
+	}
+	if mtu := int64(p.MTU()); integer(row["mtu"]) != mtu || row["mtu"].Len() == 0 {
+		set["mtu"] = mtu
+	}
+	link := "down"
+	if p.Link() {
+		link = "up"
+	}
+	if str(row["link_state"]) != link {
+		set["link_state"] = link
+	}
+	if str(row["admin_state"]) != "up" {
+		set["admin_state"] = "up"
+	}
+	if ni, err := net.InterfaceByName(f.name); err == nil && (f.typ == "system" || f.typ == "internal") {
+		if integer(row["ifindex"]) != int64(ni.Index) || row["ifindex"].Len() == 0 {
+			set["ifindex"] = ni.Index
+		}
+	}
+	if sr, ok := p.(dataplane.StatusReporter); ok {
+		st := sr.Status()
+		if sortedMap(st) != sortedMap(row["status"].StringMap()) {
+			set["status"] = mapOf(st)
+		}
+	}
+	if withStats {
+		if m := statsMap(p); !sameIntMap(m, row["statistics"]) {
+			set["statistics"] = m
+			covStatsWritten.Inc()
+		}
+	}
+}
+
+func statsMap(p dataplane.Port) ovsMap {
+	s := p.Stats()
+	m := map[string]uint64{
+		"rx_packets": s.RxPackets, "rx_bytes": s.RxBytes, "rx_dropped": s.RxDropped, "rx_errors": s.RxErrors,
+		"tx_packets": s.TxPackets, "tx_bytes": s.TxBytes, "tx_dropped": s.TxDropped, "tx_errors": s.TxErrors,
+	}
+	if es, ok := p.(dataplane.ExtraStats); ok {
+		for k, v := range es.ExtraStats() {
+			m[k] = v
+		}
+	}
+	return intMapOf(m)
+}
+
+// writeStats writes the periodic statistics and status (every ~5 s, as
+// ovs-vswitchd does).
+func (d *Daemon) writeStats() error {
+	d.mu.Lock()
+	_, want := d.desired()
+	ops := d.statusOps(want, true)
+	d.mu.Unlock()
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := d.sess.transact(DBName, ops); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		log.Dbg("writing statistics: %v", err)
+	}
+	return nil
+}
+
+// controllerOps refuses OpenFlow controllers: gvswitch has no OpenFlow.
+// The Controller row's status says so, and it is logged.
+func (d *Daemon) controllerOps() []op {
+	const msg = "gvswitch does not support OpenFlow controllers"
+	var ops []op
+	for _, b := range d.bridges {
+		row := d.db["Bridge"][b.uuid]
+		for _, cu := range row["controller"].UUIDs() {
+			c := d.db["Controller"][cu]
+			if c == nil || c["status"].StringMap()["last_error"] == msg {
+				continue
+			}
+			log.Err("bridge %s: controller %s refused: %s", b.name, str(c["target"]), msg)
+			ops = append(ops, updateOp("Controller", cu, map[string]any{
+				"is_connected": false,
+				"status":       mapOf(map[string]string{"last_error": msg, "state": "VOID"}),
+			}))
+		}
+	}
+	return ops
+}

@@ -1,0 +1,213 @@
+package reconcile
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gvswitch/control/unixctl"
+	"gvswitch/dataplane"
+	"gvswitch/test/e2e"
+)
+
+// fakePort is a port that carries nothing; it records being closed.
+type fakePort struct {
+	name   string
+	mac    [6]byte
+	closed bool
+	mu     *sync.Mutex
+}
+
+func (p *fakePort) Name() string                             { return p.name }
+func (p *fakePort) RxBurst(int, []*dataplane.Packet) int     { return 0 }
+func (p *fakePort) TxBurst(_ int, b []*dataplane.Packet) int { return 0 }
+func (p *fakePort) NumRxQueues() int                         { return 1 }
+func (p *fakePort) NumTxQueues() int                         { return 1 }
+func (p *fakePort) Link() bool                               { return true }
+func (p *fakePort) MTU() int                                 { return 1500 }
+func (p *fakePort) MAC() [6]byte                             { return p.mac }
+func (p *fakePort) Stats() dataplane.PortStats               { return dataplane.PortStats{RxPackets: 7} }
+func (p *fakePort) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	return nil
+}
+
+type fakeTypes struct {
+	mu    sync.Mutex
+	opens map[string]int
+	ports map[string]*fakePort
+}
+
+func registerFakes(t *testing.T) *fakeTypes {
+	ft := &fakeTypes{opens: map[string]int{}, ports: map[string]*fakePort{}}
+	open := func(c IfaceConfig) (dataplane.Port, error) {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		ft.opens[c.Name]++
+		p := &fakePort{name: c.Name, mac: [6]byte{2, 0, 0, 0, 0, byte(len(ft.opens))}, mu: &ft.mu}
+		ft.ports[c.Name] = p
+		return p, nil
+	}
+	RegisterType("internal", open)
+	RegisterType("system", func(c IfaceConfig) (dataplane.Port, error) {
+		if err := CheckNetDevice(c.Name); err != nil {
+			return nil, err
+		}
+		return open(c)
+	})
+	t.Cleanup(func() {
+		RegisterType("internal", nil)
+		RegisterType("system", nil)
+	})
+	return ft
+}
+
+func startDaemon(t *testing.T, sock string) (*Daemon, *unixctl.Server, func()) {
+	uc := unixctl.NewServer("test\n")
+	d := New(Options{
+		Dial:          func() (io.ReadWriteCloser, error) { return net.Dial("unix", sock) },
+		Unixctl:       uc,
+		SystemID:      "random",
+		OVSVersion:    "3.1.0",
+		StatsInterval: 200 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	return d, uc, func() { cancel(); <-done }
+}
+
+func vsctlOK(t *testing.T, sock string, args ...string) string {
+	t.Helper()
+	r := e2e.Vsctl(t, sock, append([]string{"--timeout=5"}, args...)...)
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("ovs-vsctl %v: %v", args, r)
+	}
+	if r.Elapsed > 2*time.Second {
+		t.Errorf("ovs-vsctl %v took %v", args, r.Elapsed)
+	}
+	return strings.TrimSpace(r.Stdout)
+}
+
+func TestDropInWithRealOVSDBServer(t *testing.T) {
+	db := e2e.StartOVSDBServer(t)
+	ft := registerFakes(t)
+	_, uc, stop := startDaemon(t, db.Sock)
+	defer func() { stop() }()
+
+	// Without --no-wait: returns only once cur_cfg caught up.
+	vsctlOK(t, db.Sock, "add-br", "br0")
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "br0", "ofport"); got != "65534" {
+		t.Errorf("br0 ofport %s, want 65534", got)
+	}
+	vsctlOK(t, db.Sock, "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=internal")
+	vsctlOK(t, db.Sock, "add-port", "br0", "p2", "--", "set", "Interface", "p2", "type=internal", "ofport_request=10")
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "p1", "ofport"); got != "1" {
+		t.Errorf("p1 ofport %s, want 1", got)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "p2", "ofport"); got != "10" {
+		t.Errorf("p2 ofport %s, want 10 (ofport_request)", got)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "p1", "mac_in_use", "link_state", "mtu"); got != "\"02:00:00:00:00:02\"\nup\n1500" {
+		t.Errorf("p1 status columns %q", got)
+	}
+
+	// Unsupported type: ofport -1, error, ovs-vsctl reports it.
+	r := e2e.Vsctl(t, db.Sock, "--timeout=5", "add-port", "br0", "vx0", "--", "set", "Interface", "vx0", "type=vxlan")
+	if r.Code != 0 || !strings.Contains(r.Stderr, `ovs-vsctl: Error detected while setting up 'vx0': gvswitch does not support Interface type "vxlan".`) {
+		t.Errorf("vxlan port: %v", r)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "vx0", "ofport"); got != "-1" {
+		t.Errorf("vx0 ofport %s", got)
+	}
+	// A system port whose device does not exist, like libvirt's vnet0
+	// before the tap exists: Open vSwitch's text.
+	r = e2e.Vsctl(t, db.Sock, "--timeout=5", "add-port", "br0", "gvsnodev0")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "Error detected while setting up 'gvsnodev0': could not open network device gvsnodev0 (No such device).") {
+		t.Errorf("missing device: %v", r)
+	}
+
+	// Changing p1 reopens p1 only.
+	vsctlOK(t, db.Sock, "set", "Interface", "p1", "options:foo=bar")
+	ft.mu.Lock()
+	if ft.opens["p1"] != 2 || ft.opens["p2"] != 1 || ft.ports["p2"].closed {
+		t.Errorf("opens after changing p1: %v, p2 closed %v", ft.opens, ft.ports["p2"].closed)
+	}
+	ft.mu.Unlock()
+
+	// Open_vSwitch columns the daemon owns.
+	if got := vsctlOK(t, db.Sock, "get", "Open_vSwitch", ".", "datapath_types", "ovs_version"); got != "[netdev, system]\n\"3.1.0\"" {
+		t.Errorf("Open_vSwitch: %q", got)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Open_vSwitch", ".", "iface_types"); got != "[internal, system]" {
+		t.Errorf("iface_types: %q", got)
+	}
+	sysid := vsctlOK(t, db.Sock, "get", "Open_vSwitch", ".", "external_ids:system-id")
+	if len(sysid) != 38 {
+		t.Errorf("system-id %q", sysid)
+	}
+
+	// Statistics appear within a few intervals.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		s := vsctlOK(t, db.Sock, "get", "Interface", "p2", "statistics")
+		if strings.Contains(s, "rx_packets=7,") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("statistics not written: %q", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	out, err := uc.Run("ofproto/list", nil)
+	if err != nil || out != "br0\n" {
+		t.Errorf("ofproto/list: %q %v", out, err)
+	}
+	out, _ = uc.Run("dpif/show", nil)
+	if !strings.Contains(out, "  br0:\n    br0 65534/") || !strings.Contains(out, "    p2 10/") || !strings.Contains(out, "(tap)") {
+		t.Errorf("dpif/show:\n%s", out)
+	}
+
+	// Restart: ofports are stable, the system-id is kept.
+	stop()
+	vsctlOK(t, db.Sock, "--no-wait", "del-port", "p1")
+	_, _, stop = startDaemon(t, db.Sock)
+	vsctlOK(t, db.Sock, "add-port", "br0", "p3", "--", "set", "Interface", "p3", "type=internal")
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "p3", "ofport"); got != "1" {
+		t.Errorf("p3 ofport %s, want the freed 1", got)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "p2", "ofport"); got != "10" {
+		t.Errorf("p2 ofport after restart %s", got)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Open_vSwitch", ".", "external_ids:system-id"); got != sysid {
+		t.Errorf("system-id changed: %s -> %s", sysid, got)
+	}
+	vsctlOK(t, db.Sock, "del-br", "br0")
+}
+
+func TestControllerRefused(t *testing.T) {
+	db := e2e.StartOVSDBServer(t)
+	registerFakes(t)
+	_, _, stop := startDaemon(t, db.Sock)
+	defer stop()
+	vsctlOK(t, db.Sock, "add-br", "br0")
+	vsctlOK(t, db.Sock, "set-controller", "br0", "tcp:127.0.0.1:6653")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := vsctlOK(t, db.Sock, "get", "Controller", "br0", "status:last_error")
+		if strings.Contains(got, "does not support OpenFlow controllers") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("controller status %q", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
