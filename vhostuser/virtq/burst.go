@@ -1,0 +1,229 @@
+package virtq
+
+import (
+	"encoding/binary"
+
+	"gvswitch/dataplane"
+	"gvswitch/vhostuser/proto"
+)
+
+// Dequeue receives up to len(pkts) frames the guest transmitted, into
+// packets taken from pool, and returns how many it stored in pkts. Every
+// descriptor chain it consumes goes back to the guest in the used ring, one
+// used-index write and at most one interrupt per call. When the pool runs
+// dry the remaining chains stay in the ring for the next call.
+func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
+	if q.broken.Load() != nil {
+		return 0
+	}
+	avail, ok := q.pending()
+	if !ok || avail == 0 {
+		return 0
+	}
+	n := min(int(avail), len(pkts))
+	got := pool.GetBurst(pkts[:n])
+	if got == 0 {
+		return 0 // nothing consumed: the guest keeps its frames for the next call
+	}
+	n = got
+	var bs burstStats
+	oldUsed := q.usedIdx
+	out := 0
+	var dropped uint64
+	i := 0
+	for ; i < n; i++ {
+		head, ok := q.head(q.lastAvail)
+		if !ok {
+			break
+		}
+		pk := pkts[out]
+		flen, good := q.readFrame(head, pk)
+		if q.broken.Load() != nil {
+			break
+		}
+		q.putUsed(q.usedIdx, head, 0)
+		q.usedIdx++
+		q.lastAvail++
+		if !good {
+			dropped++
+			continue
+		}
+		pk.SetLen(flen)
+		bs.add(pk.Data())
+		out++
+	}
+	for _, pk := range pkts[out:n] {
+		pk.Free()
+	}
+	if dropped != 0 {
+		q.stats.Dropped.Add(dropped)
+	}
+	q.stats.flush(&bs)
+	if q.usedIdx != oldUsed {
+		q.publishUsed(q.usedIdx)
+		q.notify(oldUsed, q.usedIdx)
+	}
+	return out
+}
+
+// readFrame copies the frame of the chain at head into pk, skipping and
+// interpreting the virtio-net header. good is false for a frame we drop
+// (too long, offload we did not offer); a ring violation breaks the queue.
+func (q *Queue) readFrame(head uint16, pk *dataplane.Packet) (n int, good bool) {
+	var c chain
+	q.startChain(&c, head)
+	room := pk.Room()
+	var hdr [HdrLen]byte
+	hdrLeft := q.hdrLen
+	good = true
+	for {
+		b, write, ok := c.next(proto.IOTLBPermRead)
+		if !ok {
+			break
+		}
+		if write {
+			q.fail("device-writable descriptor in a transmit chain")
+			return 0, false
+		}
+		if hdrLeft > 0 {
+			k := copy(hdr[q.hdrLen-hdrLeft:q.hdrLen], b)
+			hdrLeft -= k
+			b = b[k:]
+		}
+		if len(b) > len(room)-n {
+			good = false // too long for our buffer: keep walking to validate the chain
+			continue
+		}
+		n += copy(room[n:], b)
+	}
+	if hdrLeft > 0 || n < 14 {
+		return 0, false // 5.1.6.2: every frame starts with a full header; and an Ethernet header
+	}
+	// 5.1.6.2.1: the driver must not use GSO we did not offer; a partial
+	// checksum is passed on as offload metadata for the egress port.
+	if hdr[1] != gsoNone {
+		return 0, false
+	}
+	if hdr[0]&hdrFNeedsCsum != 0 {
+		pk.Offload |= dataplane.OffloadCsumPartial
+		pk.CsumStart = binary.LittleEndian.Uint16(hdr[6:])
+		pk.CsumOffset = binary.LittleEndian.Uint16(hdr[8:])
+	}
+	return n, good
+}
+
+// Enqueue copies pkts into the guest's receive buffers and returns how
+// many it delivered; it does not free them. Packets that do not fit the
+// posted buffers (or find none) are not delivered and are counted in
+// Stats.Dropped; the caller frees all of them. With VIRTIO_NET_F_MRG_RXBUF a frame may span several
+// buffers (5.1.6.3.1), and num_buffers in its header says how many.
+func (q *Queue) Enqueue(pkts []*dataplane.Packet) int {
+	avail, ok := uint16(0), q.broken.Load() == nil
+	if ok {
+		avail, ok = q.pending()
+	}
+	if !ok {
+		q.stats.Dropped.Add(uint64(len(pkts)))
+		return 0
+	}
+	var bs burstStats
+	oldUsed := q.usedIdx
+	sent := 0
+	for _, pk := range pkts {
+		if avail == 0 {
+			break
+		}
+		used, ok := q.writeFrame(pk.Data(), avail)
+		if q.broken.Load() != nil {
+			break
+		}
+		if !ok {
+			if used == 0 {
+				break // out of buffers
+			}
+			continue // did not fit: dropped
+		}
+		avail -= used
+		bs.add(pk.Data())
+		sent++
+	}
+	q.stats.flush(&bs)
+	if sent < len(pkts) {
+		q.stats.Dropped.Add(uint64(len(pkts) - sent))
+	}
+	if q.usedIdx != oldUsed {
+		q.publishUsed(q.usedIdx)
+		q.notify(oldUsed, q.usedIdx)
+	}
+	return sent
+}
+
+// writeFrame writes one frame with its header into as many available
+// buffers as it takes (one without MRG_RXBUF). It returns the buffers used
+// and true, or false with used 0 when it ran out of buffers, or false with
+// used 1 when the frame cannot fit the guest's buffers at all (then nothing
+// was consumed). Used-ring entries are written but only published by the
+// caller, so giving up leaves the ring as it was.
+func (q *Queue) writeFrame(frame []byte, avail uint16) (uint16, bool) {
+	la, ui := q.lastAvail, q.usedIdx
+	var hdr []byte
+	copied := 0
+	var nbufs uint16
+	for copied < len(frame) || hdr == nil {
+		if nbufs == avail {
+			return 0, false
+		}
+		head, ok := q.head(la)
+		if !ok {
+			return 0, false
+		}
+		var c chain
+		q.startChain(&c, head)
+		written := 0
+		for copied < len(frame) || hdr == nil {
+			b, write, ok := c.next(proto.IOTLBPermWrite)
+			if !ok {
+				break
+			}
+			if !write {
+				q.fail("device-readable descriptor in a receive chain")
+				return 0, false
+			}
+			if len(b) == 0 {
+				continue
+			}
+			if hdr == nil {
+				// We write the header in one piece: drivers put it at
+				// the start of the first buffer (Linux, DPDK).
+				if len(b) < q.hdrLen {
+					return 1, false
+				}
+				hdr = b[:q.hdrLen]
+				clear(hdr)
+				b = b[q.hdrLen:]
+				written += q.hdrLen
+			}
+			k := copy(b, frame[copied:])
+			copied += k
+			written += k
+		}
+		if q.broken.Load() != nil {
+			return 0, false
+		}
+		q.putUsed(ui, head, uint32(written))
+		ui++
+		la++
+		nbufs++
+		if !q.mrg && copied < len(frame) {
+			return 1, false // 5.1.6.3.1: without mergeable buffers one chain holds the frame
+		}
+		if nbufs > 0 && hdr == nil {
+			return 1, false
+		}
+	}
+	if q.hdrLen == HdrLen {
+		binary.LittleEndian.PutUint16(hdr[10:], nbufs)
+	}
+	q.lastAvail, q.usedIdx = la, ui
+	return nbufs, true
+}
