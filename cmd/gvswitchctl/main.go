@@ -1,0 +1,18 @@
+// Command gvswitchctl configures gvswitch with the ovs-vsctl command
+// language (see control/vsctl), and talks to the daemon's control socket
+// with "gvswitchctl appctl".
+package main
+
+import (
+	"os"
+
+	"gvswitch/control/vsctl"
+)
+
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "appctl" {
+		os.Exit(appctl(args[1:]))
+	}
+	os.Exit(vsctl.Main("gvswitchctl", args, os.Stdout, os.Stderr))
+}

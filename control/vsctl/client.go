@@ -1,0 +1,354 @@
+package vsctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gvswitch/control/jsonrpc"
+)
+
+// dbName is the database ovs-vsctl works on.
+const dbName = "Open_vSwitch"
+
+// client is one OVSDB session, following the message sequence of the
+// Open vSwitch client library (PROTOCOL.md section 2): get_schema _Server,
+// monitor_cond on _Server, monitor_cond_since on the database, transact;
+// with the fallbacks of section 4 when the server lacks a method.
+type client struct {
+	conn   *jsonrpc.Conn
+	nc     net.Conn
+	nextID int
+	db     *DB
+	// updateMethod is the notification that carries our monitor's updates.
+	updateMethod string
+	monID        json.RawMessage
+	seqno        int // bumped by every update that changes the replica
+}
+
+// resolveDB turns a --db value into a socket path: "unix:NAME" with a
+// relative NAME is taken relative to rundir, as ovs-vsctl does.
+func resolveDB(db, rundir string) (string, error) {
+	path, ok := strings.CutPrefix(db, "unix:")
+	if !ok {
+		return "", fmt.Errorf("%s: unsupported connection method (only unix: is supported)", db)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(rundir, path)
+	}
+	return path, nil
+}
+
+func dial(path string, retry bool, deadline time.Time) (net.Conn, error) {
+	for {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			return c, nil
+		}
+		if !retry {
+			return nil, err
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// errnoText renders a dial error like ovs_retval_to_string (strerror).
+func errnoText(err error) string {
+	var se syscall.Errno
+	if errors.As(err, &se) {
+		s := se.Error()
+		if s != "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+	}
+	if os.IsNotExist(err) {
+		return "No such file or directory"
+	}
+	return err.Error()
+}
+
+func (c *client) call(method string, params ...any) (*jsonrpc.Message, error) {
+	c.nextID++
+	id := c.nextID
+	p, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	m := &jsonrpc.Message{ID: json.RawMessage(strconv.Itoa(id)), Method: method, Params: p}
+	if err := c.conn.Write(m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConnection, err)
+	}
+	for {
+		r, err := c.conn.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConnection, err)
+		}
+		if r.IsNotification() || r.IsRequest() {
+			c.handle(r)
+			continue
+		}
+		if string(bytes.TrimSpace(r.ID)) == strconv.Itoa(id) {
+			return r, nil
+		}
+	}
+}
+
+// handle applies an update notification to the replica and answers echo.
+func (c *client) handle(m *jsonrpc.Message) {
+	if m.IsRequest() && m.Method == "echo" {
+		_ = c.conn.Write(&jsonrpc.Message{ID: m.ID, Result: m.Params})
+		return
+	}
+	if m.Method != c.updateMethod {
+		return
+	}
+	var params []json.RawMessage
+	if err := json.Unmarshal(m.Params, &params); err != nil || len(params) < 2 {
+		return
+	}
+	if !jsonEqual(params[0], c.monID) {
+		return
+	}
+	body := params[len(params)-1]
+	if c.updateMethod == "update" {
+		c.applyV1(body)
+	} else {
+		c.applyV2(body, false)
+	}
+}
+
+// wait blocks until the next update arrives (or the connection fails).
+func (c *client) waitUpdate() error {
+	seq := c.seqno
+	for c.seqno == seq {
+		r, err := c.conn.Read()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConnection, err)
+		}
+		c.handle(r)
+	}
+	return nil
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return compactJSON(x) == compactJSON(y)
+}
+
+func decodeUseNumber(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
+}
+
+// connect runs the session set-up: schema discovery and the monitor of
+// every table and column the commands asked for.
+func (c *client) connect() error {
+	useServer := true
+	r, err := c.call("get_schema", "_Server")
+	if err != nil {
+		return err
+	}
+	if r.IsError() {
+		useServer = false
+	}
+	if useServer {
+		req := map[string]any{"Database": []any{map[string]any{"columns": []string{"name", "model", "connected", "leader", "schema", "cid", "index"}}}}
+		r, err = c.call("monitor_cond", "_Server", []string{"monid", "_Server"}, req)
+		if err != nil {
+			return err
+		}
+		if r.IsError() {
+			useServer = false
+		}
+	}
+	if !useServer {
+		if _, err := c.call("get_schema", dbName); err != nil {
+			return err
+		}
+	}
+	mon := map[string]any{}
+	for t, cols := range c.db.monitor {
+		list := make([]string, 0, len(cols))
+		for col := range cols {
+			list = append(list, col)
+		}
+		sortColumns(nil, list)
+		mon[t] = []any{map[string]any{"columns": list}}
+	}
+	c.monID = json.RawMessage(`["monid","Open_vSwitch"]`)
+	methods := []string{"monitor_cond", "monitor"}
+	if useServer {
+		methods = []string{"monitor_cond_since", "monitor_cond", "monitor"}
+	}
+	for _, method := range methods {
+		params := []any{dbName, []string{"monid", dbName}, mon}
+		if method == "monitor_cond_since" {
+			params = append(params, "00000000-0000-0000-0000-000000000000")
+		}
+		r, err = c.call(method, params...)
+		if err != nil {
+			return err
+		}
+		if r.IsError() {
+			continue
+		}
+		switch method {
+		case "monitor_cond_since":
+			c.updateMethod = "update3"
+			var res []json.RawMessage
+			if json.Unmarshal(r.Result, &res) != nil || len(res) != 3 {
+				return fmt.Errorf("%w: bad monitor_cond_since reply format", ErrConnection)
+			}
+			c.applyV2(res[2], true)
+		case "monitor_cond":
+			c.updateMethod = "update2"
+			c.applyV2(r.Result, true)
+		default:
+			c.updateMethod = "update"
+			c.applyV1(r.Result)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: server refused every monitor method", ErrConnection)
+}
+
+func (c *client) rowFor(t *Table, uuid string) *Row {
+	rows := c.db.rows[t.Name]
+	if rows == nil {
+		rows = map[string]*Row{}
+		c.db.rows[t.Name] = rows
+	}
+	r := rows[uuid]
+	if r == nil {
+		r = &Row{UUID: uuid, Table: t, old: map[string]Datum{}}
+		rows[uuid] = r
+	}
+	return r
+}
+
+func (c *client) setColumns(r *Row, cols map[string]any, diff bool) {
+	for name, v := range cols {
+		col := r.Table.Column(name)
+		if col == nil || !c.db.monitor[r.Table.Name][name] {
+			continue
+		}
+		d, err := DatumFromJSON(&col.Type, v, nil)
+		if err != nil {
+			continue
+		}
+		if diff {
+			d = applyDiff(&col.Type, r.Read(col), d)
+		}
+		r.old[name] = d
+	}
+}
+
+// applyDiff applies an RFC 7047 "update2" modify diff to old (section
+// 4.1.14 of the ovsdb-server(7) extension): scalars are replaced, set
+// elements toggled, map pairs added, removed or replaced.
+func applyDiff(t *Type, old, diff Datum) Datum {
+	if t.Max == 1 && !t.IsMap() {
+		return diff
+	}
+	out := old.Clone()
+	for i, k := range diff.Keys {
+		j := out.Find(t.Key.Type, k)
+		if t.IsMap() {
+			if j >= 0 {
+				if compareAtom(t.Value.Type, out.Values[j], diff.Values[i]) == 0 {
+					out.Keys = append(out.Keys[:j], out.Keys[j+1:]...)
+					out.Values = append(out.Values[:j], out.Values[j+1:]...)
+				} else {
+					out.Values[j] = diff.Values[i]
+				}
+				continue
+			}
+			out.Keys = append(out.Keys, k)
+			out.Values = append(out.Values, diff.Values[i])
+		} else {
+			if j >= 0 {
+				out.Keys = append(out.Keys[:j], out.Keys[j+1:]...)
+				continue
+			}
+			out.Keys = append(out.Keys, k)
+		}
+		sortDatum(t, &out)
+	}
+	return out
+}
+
+func (c *client) applyV2(body json.RawMessage, initial bool) {
+	v, err := decodeUseNumber(body)
+	if err != nil {
+		return
+	}
+	tables, _ := v.(map[string]any)
+	for tname, rowsV := range tables {
+		t := c.db.Schema.Table(tname)
+		rows, _ := rowsV.(map[string]any)
+		if t == nil {
+			continue
+		}
+		for uuid, upV := range rows {
+			up, _ := upV.(map[string]any)
+			uuid = strings.ToLower(uuid)
+			for kind, colsV := range up {
+				cols, _ := colsV.(map[string]any)
+				switch kind {
+				case "initial", "insert":
+					r := c.rowFor(t, uuid)
+					r.old = map[string]Datum{}
+					c.setColumns(r, cols, false)
+				case "modify":
+					c.setColumns(c.rowFor(t, uuid), cols, true)
+				case "delete":
+					delete(c.db.rows[tname], uuid)
+				}
+			}
+		}
+	}
+	c.seqno++
+}
+
+func (c *client) applyV1(body json.RawMessage) {
+	v, err := decodeUseNumber(body)
+	if err != nil {
+		return
+	}
+	tables, _ := v.(map[string]any)
+	for tname, rowsV := range tables {
+		t := c.db.Schema.Table(tname)
+		rows, _ := rowsV.(map[string]any)
+		if t == nil {
+			continue
+		}
+		for uuid, upV := range rows {
+			up, _ := upV.(map[string]any)
+			uuid = strings.ToLower(uuid)
+			if nw, ok := up["new"].(map[string]any); ok {
+				r := c.rowFor(t, uuid)
+				c.setColumns(r, nw, false)
+			} else {
+				delete(c.db.rows[tname], uuid)
+			}
+		}
+	}
+	c.seqno++
+}

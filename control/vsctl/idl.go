@@ -1,0 +1,424 @@
+package vsctl
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Row is one row of the client's replica, with the current transaction's
+// changes layered on top (like the Open vSwitch IDL's old/new datums).
+type Row struct {
+	UUID  string
+	Table *Table
+	old   map[string]Datum // server values of monitored columns; nil if inserted
+	new   map[string]Datum // written columns
+	// mapOps are partial map updates (RFC 7047 5.1 "mutate" insert/delete)
+	// that are sent as mutations and not visible to reads.
+	mapOps   map[string]*mapOp
+	verify   map[string]bool
+	inserted bool
+	deleted  bool
+	inTxn    bool
+}
+
+type mapOp struct {
+	set Datum // pairs to insert
+	del Datum // keys to delete (set of key atoms)
+}
+
+// DB is the client's replica of the monitored tables and columns.
+type DB struct {
+	Schema  *Schema
+	rows    map[string]map[string]*Row // table -> uuid -> row
+	monitor map[string]map[string]bool // table -> monitored columns
+	txnRows []*Row
+}
+
+// NewDB returns an empty replica for schema.
+func NewDB(s *Schema) *DB {
+	return &DB{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}}
+}
+
+// AddTable asks for t to be replicated (with no columns yet).
+func (db *DB) AddTable(t *Table) {
+	if db.monitor[t.Name] == nil {
+		db.monitor[t.Name] = map[string]bool{}
+	}
+}
+
+// AddColumn asks for column c of t to be replicated.
+func (db *DB) AddColumn(t *Table, c *Column) {
+	db.AddTable(t)
+	db.monitor[t.Name][c.Name] = true
+}
+
+// Monitored reports whether t.c is replicated.
+func (db *DB) Monitored(t *Table, c *Column) bool { return db.monitor[t.Name][c.Name] }
+
+// Rows returns the visible rows of t in UUID order.
+func (db *DB) Rows(t *Table) []*Row {
+	m := db.rows[t.Name]
+	out := make([]*Row, 0, len(m))
+	for _, r := range m {
+		if !r.deleted {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UUID < out[j].UUID })
+	return out
+}
+
+// Get returns the visible row of t with this UUID, or nil.
+func (db *DB) Get(t *Table, uuid string) *Row {
+	r := db.rows[t.Name][uuid]
+	if r == nil || r.deleted {
+		return nil
+	}
+	return r
+}
+
+// Read returns the value of column c as the transaction sees it.
+func (r *Row) Read(c *Column) Datum {
+	if d, ok := r.new[c.Name]; ok {
+		return d
+	}
+	if d, ok := r.old[c.Name]; ok {
+		return d
+	}
+	return DefaultDatum(&c.Type)
+}
+
+// ReadName returns the column named name (which must exist).
+func (r *Row) ReadName(name string) Datum { return r.Read(r.Table.Column(name)) }
+
+// Str returns a scalar string column's value, "" when empty.
+func (r *Row) Str(name string) string {
+	d := r.ReadName(name)
+	if len(d.Keys) == 0 {
+		return ""
+	}
+	return d.Keys[0].Str
+}
+
+func (db *DB) touch(r *Row) {
+	if !r.inTxn {
+		r.inTxn = true
+		db.txnRows = append(db.txnRows, r)
+	}
+}
+
+// Write sets column c of r to d in the current transaction.
+func (db *DB) Write(r *Row, c *Column, d Datum) {
+	db.touch(r)
+	if r.new == nil {
+		r.new = map[string]Datum{}
+	}
+	r.new[c.Name] = d
+}
+
+// WriteName is Write by column name.
+func (db *DB) WriteName(r *Row, name string, d Datum) { db.Write(r, r.Table.Column(name), d) }
+
+// SetMapKey records a partial map update "c:key=value" (a delete of the key
+// if the transaction sees it, then an insert), like the IDL's
+// write_partial_map.
+func (db *DB) SetMapKey(r *Row, c *Column, key, value Atom) {
+	db.touch(r)
+	if r.mapOps == nil {
+		r.mapOps = map[string]*mapOp{}
+	}
+	op := r.mapOps[c.Name]
+	if op == nil {
+		op = &mapOp{set: Datum{Values: []Atom{}}}
+		r.mapOps[c.Name] = op
+	}
+	cur := r.Read(c)
+	if cur.Find(c.Type.Key.Type, key) >= 0 && op.del.Find(c.Type.Key.Type, key) < 0 {
+		op.del.Keys = append(op.del.Keys, key)
+		kt := Type{Key: c.Type.Key, Min: 0, Max: 1 << 30}
+		sortDatum(&kt, &op.del)
+	}
+	if i := op.set.Find(c.Type.Key.Type, key); i >= 0 {
+		op.set.Values[i] = value
+		return
+	}
+	op.set.Keys = append(op.set.Keys, key)
+	op.set.Values = append(op.set.Values, value)
+	sortDatum(&c.Type, &op.set)
+}
+
+// Verify records that the transaction depends on r's column c staying as
+// read (an RFC 7047 5.2.6 "wait" operation at commit).
+func (db *DB) Verify(r *Row, c *Column) {
+	if r.inserted || r.old == nil {
+		return
+	}
+	db.touch(r)
+	if r.verify == nil {
+		r.verify = map[string]bool{}
+	}
+	r.verify[c.Name] = true
+}
+
+// VerifyName is Verify by column name.
+func (db *DB) VerifyName(r *Row, name string) { db.Verify(r, r.Table.Column(name)) }
+
+// Insert adds a new row to t in the current transaction. uuid may be ""
+// for a fresh one.
+func (db *DB) Insert(t *Table, uuid string) *Row {
+	if uuid == "" {
+		uuid = NewUUID()
+	}
+	r := &Row{UUID: uuid, Table: t, inserted: true, new: map[string]Datum{}}
+	if db.rows[t.Name] == nil {
+		db.rows[t.Name] = map[string]*Row{}
+	}
+	db.rows[t.Name][uuid] = r
+	db.touch(r)
+	return r
+}
+
+// Delete removes r in the current transaction.
+func (db *DB) Delete(r *Row) {
+	db.touch(r)
+	r.deleted = true
+	if r.inserted {
+		delete(db.rows[r.Table.Name], r.UUID)
+	}
+}
+
+// Abort discards the current transaction's changes.
+func (db *DB) Abort() {
+	for _, r := range db.txnRows {
+		r.new, r.mapOps, r.verify, r.inTxn = nil, nil, nil, false
+		r.deleted = false
+		if r.inserted {
+			delete(db.rows[r.Table.Name], r.UUID)
+		}
+	}
+	db.txnRows = nil
+}
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// rowName is the "uuid-name" of an inserted row (as ovs-vsctl names them).
+func rowName(uuid string) string { return "row" + strings.ReplaceAll(uuid, "-", "_") }
+
+// txnOps builds the operations of the current transaction (RFC 7047 5.2)
+// and reports whether anything would change. The increment of
+// Open_vSwitch.next_cfg and the comment are added by the caller.
+func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
+	inserted := map[string]bool{}
+	for _, r := range db.txnRows {
+		if r.inserted && !r.deleted {
+			inserted[r.UUID] = true
+		}
+	}
+	named := func(u string) string {
+		if inserted[u] {
+			return rowName(u)
+		}
+		return ""
+	}
+	where := func(r *Row) []byte {
+		b := []byte(`[["_uuid","==",`)
+		b = appendAtomJSON(b, UUID, Atom{Str: r.UUID}, named)
+		return append(b, "]]"...)
+	}
+	for _, r := range db.txnRows {
+		if len(r.verify) == 0 || r.deleted && r.inserted {
+			continue
+		}
+		cols := make([]string, 0, len(r.verify))
+		for c := range r.verify {
+			cols = append(cols, c)
+		}
+		sortColumns(r.Table, cols)
+		b := []byte(`{"op":"wait","table":`)
+		b = appendJSONString(b, r.Table.Name)
+		b = append(b, `,"timeout":0,"where":`...)
+		b = append(b, where(r)...)
+		b = append(b, `,"until":"==","columns":[`...)
+		for i, c := range cols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, c)
+		}
+		b = append(b, `],"rows":[{`...)
+		for i, c := range cols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			col := r.Table.Column(c)
+			old, ok := r.old[c]
+			if !ok {
+				old = DefaultDatum(&col.Type)
+			}
+			b = appendJSONString(b, c)
+			b = append(b, ':')
+			b = AppendJSON(b, &col.Type, old, nil)
+		}
+		b = append(b, "}]}"...)
+		ops = append(ops, b)
+	}
+	// Single-row tables: check the table is still empty when inserting its
+	// row (the IDL does this for "maxRows": 1 root tables).
+	for _, t := range db.Schema.Tables {
+		if t.MaxRows != 1 {
+			continue
+		}
+		initial, final := 0, 0
+		for _, r := range db.rows[t.Name] {
+			if !r.inserted {
+				initial++
+			}
+			if !r.deleted {
+				final++
+			}
+		}
+		if initial == 0 && final == 1 {
+			b := []byte(`{"op":"wait","table":`)
+			b = appendJSONString(b, t.Name)
+			b = append(b, `,"where":[],"timeout":0,"until":"==","rows":[]}`...)
+			ops = append(ops, b)
+		}
+	}
+	for _, r := range db.txnRows {
+		t := r.Table
+		switch {
+		case r.deleted:
+			if !r.inserted && t.IsRoot {
+				b := []byte(`{"op":"delete","table":`)
+				b = appendJSONString(b, t.Name)
+				b = append(b, `,"where":`...)
+				b = append(b, where(r)...)
+				b = append(b, '}')
+				ops = append(ops, b)
+				anyUpdates = true
+			}
+			continue
+		case r.inserted || len(r.new) > 0:
+			var b []byte
+			if r.inserted {
+				b = []byte(`{"op":"insert","table":`)
+				b = appendJSONString(b, t.Name)
+				b = append(b, `,"uuid-name":`...)
+				b = appendJSONString(b, rowName(r.UUID))
+				anyUpdates = true
+			} else {
+				b = []byte(`{"op":"update","table":`)
+				b = appendJSONString(b, t.Name)
+				b = append(b, `,"where":`...)
+				b = append(b, where(r)...)
+			}
+			b = append(b, `,"row":{`...)
+			cols := make([]string, 0, len(r.new))
+			for c := range r.new {
+				cols = append(cols, c)
+			}
+			sortColumns(t, cols)
+			n := 0
+			for _, c := range cols {
+				col := t.Column(c)
+				d := r.new[c]
+				if r.inserted && IsDefault(&col.Type, d) {
+					continue
+				}
+				if !r.inserted {
+					old, ok := r.old[c]
+					if !ok {
+						old = DefaultDatum(&col.Type)
+					}
+					if !Equal(&col.Type, old, d) {
+						anyUpdates = true
+					}
+				}
+				if n > 0 {
+					b = append(b, ',')
+				}
+				n++
+				b = appendJSONString(b, c)
+				b = append(b, ':')
+				b = AppendJSON(b, &col.Type, d, named)
+			}
+			b = append(b, "}}"...)
+			if r.inserted || n > 0 {
+				ops = append(ops, b)
+			}
+		}
+		if len(r.mapOps) > 0 {
+			cols := make([]string, 0, len(r.mapOps))
+			for c := range r.mapOps {
+				cols = append(cols, c)
+			}
+			sortColumns(t, cols)
+			b := []byte(`{"op":"mutate","table":`)
+			b = appendJSONString(b, t.Name)
+			b = append(b, `,"where":`...)
+			b = append(b, where(r)...)
+			b = append(b, `,"mutations":[`...)
+			n := 0
+			for _, c := range cols {
+				col := t.Column(c)
+				op := r.mapOps[c]
+				kt := Type{Key: col.Type.Key, Min: 0, Max: 1 << 30}
+				if len(op.del.Keys) > 0 {
+					if n > 0 {
+						b = append(b, ',')
+					}
+					n++
+					b = append(b, '[')
+					b = appendJSONString(b, c)
+					b = append(b, `,"delete",`...)
+					b = appendSetJSON(b, &kt, op.del, named)
+					b = append(b, ']')
+				}
+				if len(op.set.Keys) > 0 {
+					if n > 0 {
+						b = append(b, ',')
+					}
+					n++
+					b = append(b, '[')
+					b = appendJSONString(b, c)
+					b = append(b, `,"insert",`...)
+					b = AppendJSON(b, &col.Type, op.set, named)
+					b = append(b, ']')
+				}
+			}
+			b = append(b, "]}"...)
+			if n > 0 {
+				ops = append(ops, b)
+				anyUpdates = true
+			}
+		}
+	}
+	return ops, anyUpdates
+}
+
+// appendSetJSON always uses the ["set",[...]] form.
+func appendSetJSON(b []byte, t *Type, d Datum, named func(string) string) []byte {
+	b = append(b, `["set",[`...)
+	for i := range d.Keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendAtomJSON(b, t.Key.Type, d.Keys[i], named)
+	}
+	return append(b, "]]"...)
+}
+
+func sortColumns(t *Table, cols []string) { sort.Strings(cols) }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,467 @@
+package vsctl
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxRangeSize bounds an integer range "a-b" in a value, as ovs-vsctl does.
+const maxRangeSize = 4096
+
+// Symbols resolves "@name" row references in values (ovs-vsctl(8) "--id").
+type Symbols interface {
+	// Ref returns the UUID bound to name, creating an unbound symbol with
+	// a fresh UUID if needed, and records the kind of reference.
+	Ref(name string, base *BaseType) string
+}
+
+// isDelim reports whether c ends a token in the value syntax.
+func isDelim(c byte) bool { return strings.IndexByte(":=, []{}!<>", c) >= 0 }
+
+// parseToken reads one token from s: up to the first delimiter not inside
+// double quotes; a backslash escapes the next character (and is kept inside
+// quotes). It returns the token and the rest of s.
+func parseToken(s string) (tok, rest string, err error) {
+	var out strings.Builder
+	inQuotes := false
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		i++
+		if c == '\\' {
+			if inQuotes {
+				out.WriteByte('\\')
+			}
+			if i >= len(s) {
+				return "", "", fmt.Errorf("%s: backslash at end of argument", s)
+			}
+			out.WriteByte(s[i])
+			i++
+		} else if !inQuotes && isDelim(c) {
+			i--
+			break
+		} else {
+			out.WriteByte(c)
+			if c == '"' {
+				inQuotes = !inQuotes
+			}
+		}
+	}
+	if inQuotes {
+		return "", "", fmt.Errorf("%s: quoted string extends past end of argument", s)
+	}
+	return out.String(), s[i:], nil
+}
+
+// parseAtom converts one token to an atom of base's type and checks the
+// constraints. When rangeOK and the type is integer, "a-b" yields the range
+// end in *end (ok=true).
+func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, end int64, isRange bool, err error) {
+	switch base.Type {
+	case Integer:
+		if rangeOK {
+			if lo, hi, ok := parseIntRange(s); ok {
+				if hi < lo {
+					return a, 0, false, fmt.Errorf("%q is not a valid range. Range end cannot be before start.", s)
+				}
+				a.Int, end, isRange = lo, hi, true
+				break
+			}
+		}
+		v, ok := parseInt(s)
+		if !ok {
+			return a, 0, false, fmt.Errorf("%q is not a valid integer or range", s)
+		}
+		a.Int = v
+	case Real:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil && !isRangeErr(err) || s == "" {
+			return a, 0, false, fmt.Errorf("%q is not a valid real number", s)
+		}
+		if v == 0 {
+			v = 0
+		}
+		a.Real = v
+	case Boolean:
+		switch s {
+		case "true", "yes", "on", "1":
+			a.Bool = true
+		case "false", "no", "off", "0":
+		default:
+			return a, 0, false, fmt.Errorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
+		}
+	case String:
+		switch {
+		case s == "":
+			return a, 0, false, fmt.Errorf("An empty string is not valid as input; use \"\" to represent the empty string")
+		case s[0] == '"':
+			if len(s) < 2 || s[len(s)-1] != '"' {
+				return a, 0, false, fmt.Errorf("%s: missing quote at end of quoted string", s)
+			}
+			u, msg := unescapeJSON(s[1 : len(s)-1])
+			if msg != "" {
+				return a, 0, false, fmt.Errorf("%s: %s", s, msg)
+			}
+			a.Str = u
+		default:
+			a.Str = s
+		}
+	case UUID:
+		switch {
+		case strings.HasPrefix(s, "@") && syms != nil:
+			a.Str = syms.Ref(s, base)
+		case isUUID(s):
+			a.Str = strings.ToLower(s)
+		default:
+			return a, 0, false, fmt.Errorf("%q is not a valid UUID", s)
+		}
+	default:
+		return a, 0, false, fmt.Errorf("cannot parse a value of type %s", base.Type)
+	}
+	if err := checkConstraints(base, a); err != nil {
+		return a, 0, false, err
+	}
+	if isRange {
+		if base.Enum != nil {
+			for i := a.Int + 1; i <= end; i++ {
+				if err := checkConstraints(base, Atom{Int: i}); err != nil {
+					return a, 0, false, err
+				}
+				if i == math.MaxInt64 {
+					break
+				}
+			}
+		} else if err := checkConstraints(base, Atom{Int: end}); err != nil {
+			return a, 0, false, err
+		}
+		if uint64(end)-uint64(a.Int) >= maxRangeSize {
+			return a, 0, false, fmt.Errorf("constraint violation: Range \"%d-%d\" is too big. Maximum allowed size is %d.", a.Int, end, maxRangeSize)
+		}
+	}
+	return a, end, isRange, nil
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// parseInt accepts what strtoll(s, 10) accepts with nothing left over.
+func parseInt(s string) (int64, bool) {
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	if t == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return v, true
+}
+
+// parseIntRange accepts "A-B" where both are integers.
+func parseIntRange(s string) (lo, hi int64, ok bool) {
+	for i := 1; i < len(s); i++ {
+		if s[i] == '-' && s[i-1] != '-' {
+			l, ok1 := parseInt(s[:i])
+			h, ok2 := parseInt(s[i+1:])
+			if ok1 && ok2 {
+				return l, h, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// unescapeJSON decodes the inside of a JSON string literal; msg is non-empty
+// on error with the wording the OVS JSON library uses.
+func unescapeJSON(in string) (string, string) {
+	var out strings.Builder
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c == '"' {
+			return "", "quoted string may not include unescaped \""
+		}
+		if c != '\\' {
+			out.WriteByte(c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(in) {
+			return "", "quoted string may not end with backslash"
+		}
+		e := in[i]
+		i++
+		switch e {
+		case '"', '\\', '/':
+			out.WriteByte(e)
+		case 'b':
+			out.WriteByte('\b')
+		case 'f':
+			out.WriteByte('\f')
+		case 'n':
+			out.WriteByte('\n')
+		case 'r':
+			out.WriteByte('\r')
+		case 't':
+			out.WriteByte('\t')
+		case 'u':
+			c0, msg := hex4(in[i:])
+			if msg != "" {
+				return "", msg
+			}
+			i += 4
+			if !utf16.IsSurrogate(rune(c0)) || c0 >= 0xdc00 {
+				out.WriteRune(rune(c0))
+				break
+			}
+			if i+2 > len(in) || in[i] != '\\' || in[i+1] != 'u' {
+				return "", "malformed escaped surrogate pair"
+			}
+			i += 2
+			c1, msg := hex4(in[i:])
+			if msg != "" {
+				return "", msg
+			}
+			i += 4
+			if c1 < 0xdc00 || c1 > 0xdfff {
+				return "", "second half of escaped surrogate pair is not trailing surrogate"
+			}
+			out.WriteRune(utf16.DecodeRune(rune(c0), rune(c1)))
+		default:
+			return "", fmt.Sprintf("bad escape \\%c", e)
+		}
+	}
+	return out.String(), ""
+}
+
+func hex4(s string) (int, string) {
+	if len(s) < 4 {
+		return 0, "quoted string ends within \\u escape"
+	}
+	v, err := strconv.ParseUint(s[:4], 16, 32)
+	if err != nil || strings.ContainsAny(s[:4], "+-") {
+		return 0, "malformed \\u escape"
+	}
+	if v == 0 {
+		return 0, "null bytes not supported in quoted strings"
+	}
+	return int(v), ""
+}
+
+// checkConstraints applies a base type's enum, range and length limits,
+// with ovsdb-server's wording (RFC 7047 section 3.2 <base-type>).
+func checkConstraints(base *BaseType, a Atom) error {
+	if base.Enum != nil && base.Enum.Find(base.Type, a) < 0 {
+		et := Type{Key: BaseType{Type: base.Type}, Min: 1, Max: math.MaxInt}
+		return fmt.Errorf("constraint violation: %s is not one of the allowed values (%s)",
+			AtomString(base.Type, a), base.Enum.String(&et))
+	}
+	switch base.Type {
+	case Integer:
+		if a.Int >= base.MinInt && a.Int <= base.MaxInt {
+			return nil
+		}
+		if base.MinInt != math.MinInt64 {
+			if base.MaxInt != math.MaxInt64 {
+				return fmt.Errorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", a.Int, base.MinInt, base.MaxInt)
+			}
+			return fmt.Errorf("constraint violation: %d is less than minimum allowed value %d", a.Int, base.MinInt)
+		}
+		return fmt.Errorf("constraint violation: %d is greater than maximum allowed value %d", a.Int, base.MaxInt)
+	case Real:
+		if a.Real >= base.MinReal && a.Real <= base.MaxReal {
+			return nil
+		}
+		if base.MinReal != -math.MaxFloat64 {
+			if base.MaxReal != math.MaxFloat64 {
+				return fmt.Errorf("constraint violation: %s is not in the valid range %s to %s (inclusive)", formatG15(a.Real), formatG15(base.MinReal), formatG15(base.MaxReal))
+			}
+			return fmt.Errorf("constraint violation: %s is less than minimum allowed value %s", formatG15(a.Real), formatG15(base.MinReal))
+		}
+		return fmt.Errorf("constraint violation: %s is greater than maximum allowed value %s", formatG15(a.Real), formatG15(base.MaxReal))
+	case String:
+		if !utf8.ValidString(a.Str) {
+			return fmt.Errorf("constraint violation: not a valid UTF-8 string: invalid UTF-8 sequence")
+		}
+		n := utf8.RuneCountInString(a.Str)
+		if n < base.MinLen {
+			return fmt.Errorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", a.Str, n, base.MinLen)
+		}
+		if n > base.MaxLen {
+			return fmt.Errorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", a.Str, n, base.MaxLen)
+		}
+	}
+	return nil
+}
+
+// ParseAtom parses a single atom in ovs-vsctl syntax (a key or a map value).
+func ParseAtom(base *BaseType, s string, syms Symbols) (Atom, error) {
+	a, _, _, err := parseAtom(base, s, syms, false)
+	return a, err
+}
+
+func skipSpaces(s string) string { return strings.TrimLeft(s, " \t\n\v\f\r") }
+
+// typeEnglish describes t in words for error messages.
+func typeEnglish(t *Type) string {
+	if t.IsScalar() {
+		return t.Key.Type.String()
+	}
+	var sb strings.Builder
+	if t.IsMap() {
+		sb.WriteString("map")
+	} else {
+		sb.WriteString("set")
+	}
+	switch {
+	case t.Max == math.MaxInt && t.Min > 0:
+		fmt.Fprintf(&sb, " of %d or more", t.Min)
+	case t.Max == math.MaxInt:
+		sb.WriteString(" of")
+	case t.Min > 0:
+		fmt.Fprintf(&sb, " of %d to %d", t.Min, t.Max)
+	default:
+		fmt.Fprintf(&sb, " of up to %d", t.Max)
+	}
+	if t.IsMap() {
+		fmt.Fprintf(&sb, " (%s, %s) pairs", t.Key.Type, t.Value.Type)
+	} else {
+		fmt.Fprintf(&sb, " %ss", t.Key.Type)
+	}
+	return sb.String()
+}
+
+// ParseDatum parses a column value in ovs-vsctl syntax (ovs-vsctl(8)
+// "Database Values"): atoms or key=value pairs separated by commas or
+// spaces, optionally in [] (sets) or {} (maps), integer ranges "a-b" in
+// integer sets. The result is sorted and checked against t's size limits.
+func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
+	isMap := t.IsMap()
+	d := Datum{}
+	if isMap {
+		d.Values = []Atom{}
+	}
+	open, close := byte('['), byte(']')
+	if isMap {
+		open, close = '{', '}'
+	}
+	p := skipSpaces(s)
+	var endDelim byte
+	switch {
+	case len(p) > 0 && p[0] == open:
+		endDelim = close
+		p = skipSpaces(p[1:])
+	case p == "":
+		if isMap {
+			return Datum{}, fmt.Errorf("use \"{}\" to specify the empty map")
+		}
+		return Datum{}, fmt.Errorf("use \"[]\" to specify the empty set")
+	}
+	for len(p) > 0 && p[0] != endDelim {
+		if isDelim(p[0]) {
+			return Datum{}, fmt.Errorf("%s: unexpected \"%c\" parsing %s", s, p[0], typeEnglish(t))
+		}
+		start := p
+		tok, rest, err := parseToken(p)
+		if err != nil {
+			return Datum{}, err
+		}
+		p = rest
+		key, end, isRange, err := parseAtom(&t.Key, tok, syms, true)
+		if err != nil {
+			return Datum{}, err
+		}
+		var val Atom
+		if isMap {
+			p = skipSpaces(p)
+			if len(p) == 0 || p[0] != '=' {
+				c := byte(0)
+				if len(p) > 0 {
+					c = p[0]
+				}
+				if c == 0 {
+					// C's "%c" of NUL ends the message there.
+					return Datum{}, fmt.Errorf("%s: syntax error at \"", start)
+				}
+				return Datum{}, fmt.Errorf("%s: syntax error at \"%c\" expecting \"=\"", start, c)
+			}
+			p = skipSpaces(p[1:])
+			vtok, rest, err := parseToken(p)
+			if err != nil {
+				return Datum{}, err
+			}
+			p = rest
+			if val, err = ParseAtom(&t.Value, vtok, syms); err != nil {
+				return Datum{}, err
+			}
+		}
+		if isRange {
+			for i := key.Int; ; i++ {
+				d.Keys = append(d.Keys, Atom{Int: i})
+				if isMap {
+					d.Values = append(d.Values, val)
+				}
+				if i == end {
+					break
+				}
+			}
+		} else {
+			d.Keys = append(d.Keys, key)
+			if isMap {
+				d.Values = append(d.Values, val)
+			}
+		}
+		p = skipSpaces(p)
+		if len(p) > 0 && p[0] == ',' {
+			p = skipSpaces(p[1:])
+		}
+	}
+	if endDelim == 0 && len(p) != 0 || endDelim != 0 && len(p) == 0 {
+		return Datum{}, fmt.Errorf("%s: missing \"%s\" at end of data", s, cString(endDelim))
+	}
+	if endDelim != 0 {
+		p = skipSpaces(p[1:])
+		if p != "" {
+			return Datum{}, fmt.Errorf("%s: trailing garbage after \"%c\"", s, endDelim)
+		}
+	}
+	what := "value(s)"
+	if isMap {
+		what = "pair(s)"
+	}
+	if len(d.Keys) < t.Min {
+		return Datum{}, fmt.Errorf("%s: %d %s specified but the minimum number is %d", s, len(d.Keys), what, t.Min)
+	}
+	if len(d.Keys) > t.Max {
+		return Datum{}, fmt.Errorf("%s: %d %s specified but the maximum number is %d", s, len(d.Keys), what, uint32Max(t.Max))
+	}
+	if sortDatum(t, &d) {
+		if isMap {
+			return Datum{}, fmt.Errorf("%s: map contains duplicate key", s)
+		}
+		return Datum{}, fmt.Errorf("%s: set contains duplicate value", s)
+	}
+	return d, nil
+}
+
+// uint32Max prints "unlimited" the way C prints UINT_MAX.
+func uint32Max(n int) int {
+	if n == math.MaxInt {
+		return math.MaxUint32
+	}
+	return n
+}
+
+// cString renders a byte as printf("%c") would; NUL prints nothing.
+func cString(c byte) string {
+	if c == 0 {
+		return ""
+	}
+	return string([]byte{c})
+}

@@ -1,0 +1,576 @@
+package vsctl
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"gvswitch/control/jsonrpc"
+)
+
+// Version is printed by --version.
+const Version = "3.1.0"
+
+// Env names the environment Main reads; tests override it.
+type Env struct {
+	RunDir string // default socket directory ($GVS_RUNDIR or /var/run/gvswitch)
+	LogDir string // printed by the post-commit interface check
+	// Comment is the text before ": <argv>" in the transaction's comment
+	// operation, e.g. "gvswitchctl".
+	Comment string
+}
+
+// DefaultEnv reads GVS_RUNDIR and GVS_LOGDIR.
+func DefaultEnv() Env {
+	e := Env{RunDir: "/var/run/gvswitch", LogDir: "/var/log/gvswitch"}
+	if v := os.Getenv("GVS_RUNDIR"); v != "" {
+		e.RunDir = v
+	}
+	if v := os.Getenv("GVS_LOGDIR"); v != "" {
+		e.LogDir = v
+	}
+	return e
+}
+
+// vswitchSchemaJSON is the Open vSwitch schema (see NOTICE).
+//
+//go:embed vswitch.ovsschema
+var vswitchSchemaJSON []byte
+
+var (
+	schemaOnce sync.Once
+	vswitch    *Schema
+	schemaErr  error
+)
+
+// VSwitchSchema returns the Open_vSwitch schema the commands are checked
+// against (embedded, see NOTICE).
+func VSwitchSchema() (*Schema, error) {
+	schemaOnce.Do(func() { vswitch, schemaErr = ParseSchema(vswitchSchemaJSON) })
+	return vswitch, schemaErr
+}
+
+// runner holds one invocation's state.
+type runner struct {
+	prog     string
+	env      Env
+	stdout   io.Writer
+	stderr   io.Writer
+	db       string
+	noWait   bool
+	dryRun   bool
+	oneline  bool
+	retry    bool
+	timeout  int
+	style    tableStyle
+	logSeq   int
+	anyRW    bool
+	args     string // the escaped command line, for the comment
+	realUUID map[string]string
+	mu       sync.Mutex
+}
+
+// Main runs the ovs-vsctl command language with args (without the program
+// name) and returns the exit status. prog prefixes error messages.
+func Main(prog string, args []string, stdout, stderr io.Writer) int {
+	return MainEnv(prog, args, stdout, stderr, DefaultEnv())
+}
+
+// MainEnv is Main with an explicit environment.
+func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int {
+	r := &runner{prog: prog, env: env, stdout: stdout, stderr: stderr, style: defaultStyle}
+	if r.env.Comment == "" {
+		r.env.Comment = prog
+	}
+	status, err := r.main(args)
+	if err != nil {
+		var fe *fatalError
+		var ge *getoptError
+		var es exitStatus
+		switch {
+		case errors.As(err, &es):
+			return int(es)
+		case errors.As(err, &ge):
+			fmt.Fprintf(stderr, "%s: %s\n", prog, ge.msg)
+			return 1
+		case errors.As(err, &fe):
+			fmt.Fprintf(stderr, "%s: %s\n", prog, fe.msg)
+			return fe.status
+		default:
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return 1
+		}
+	}
+	return status
+}
+
+// logWarn prints a console log line the way ovs-vsctl's vlog does.
+func (r *runner) logWarn(module, format string, args ...any) {
+	r.mu.Lock()
+	r.logSeq++
+	seq := r.logSeq
+	r.mu.Unlock()
+	fmt.Fprintf(r.stderr, "%s|%05d|%s|WARN|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), seq, module, fmt.Sprintf(format, args...))
+}
+
+func (r *runner) main(args []string) (int, error) {
+	schema, err := VSwitchSchema()
+	if err != nil {
+		return 1, err
+	}
+	parsed, rest, err := getopt(args, allOptions())
+	if err != nil {
+		return 1, err
+	}
+	var local []parsedOption
+	seenLocal := map[string]bool{}
+	for _, p := range parsed {
+		o := p.opt
+		if o.local {
+			if seenLocal[o.name] {
+				return 1, fatalf("'%s' option specified multiple times", o.name)
+			}
+			seenLocal[o.name] = true
+			local = append(local, p)
+			continue
+		}
+		switch o.name {
+		case "db":
+			r.db = p.arg
+		case "no-wait":
+			r.noWait = true
+		case "dry-run":
+			r.dryRun = true
+		case "oneline":
+			r.oneline = true
+		case "retry":
+			r.retry = true
+		case "timeout":
+			n, err := strconv.ParseUint(p.arg, 10, 32)
+			if err != nil || n == 0 {
+				return 1, fatalf("value %s on -t or --timeout is invalid", p.arg)
+			}
+			r.timeout = int(n)
+		case "help":
+			r.usage()
+			return 0, nil
+		case "commands", "options":
+			r.printOptions(o.name == "commands")
+			fallthrough
+		case "version":
+			fmt.Fprintf(r.stdout, "%s (gvswitch) %s\nDB Schema %s\n", r.prog, Version, schema.Version)
+			return 0, nil
+		case "format":
+			switch p.arg {
+			case "table":
+				r.style.format = formatTable
+			case "list":
+				r.style.format = formatList
+			case "html":
+				r.style.format = formatHTML
+			case "csv":
+				r.style.format = formatCSV
+			case "json":
+				r.style.format = formatJSON
+			default:
+				return 1, fatalf("unknown output format \"%s\"", p.arg)
+			}
+		case "data":
+			switch p.arg {
+			case "string":
+				r.style.cell = cellString
+			case "bare":
+				r.style.cell = cellBare
+			case "json":
+				r.style.cell = cellJSON
+			default:
+				return 1, fatalf("unknown data format \"%s\"", p.arg)
+			}
+		case "no-headings":
+			r.style.headings = false
+		case "pretty":
+			r.style.pretty = true
+		case "bare":
+			r.style.format, r.style.cell, r.style.headings = formatList, cellBare, false
+		case "max-column-width":
+			r.style.maxWidth = int(atoi(p.arg))
+		}
+	}
+	if r.db == "" {
+		r.db = "unix:" + r.env.RunDir + "/db.sock"
+	}
+	r.args = processEscapeArgs(args)
+	cmds, err := parseCommands(rest, local)
+	if err != nil {
+		return 1, err
+	}
+	for _, c := range cmds {
+		if c.syntax.mode == readWrite {
+			r.anyRW = true
+		}
+	}
+	if r.anyRW {
+		// ovs-vsctl logs "Called as ..." at INFO first (to syslog only),
+		// which still takes message number 1.
+		r.logSeq = 1
+	}
+	if r.timeout > 0 {
+		t := time.AfterFunc(time.Duration(r.timeout)*time.Second, r.alarm)
+		defer t.Stop()
+	}
+
+	db := NewDB(schema)
+	db.AddTable(schema.Table("Open_vSwitch"))
+	if !r.noWait {
+		db.AddColumn(schema.Table("Open_vSwitch"), schema.Table("Open_vSwitch").Column("cur_cfg"))
+	}
+	for _, c := range cmds {
+		if c.syntax.pre == nil {
+			continue
+		}
+		ctx := r.newContext(db, c, nil, nil, false)
+		if err := c.syntax.pre(ctx); err != nil {
+			return 1, err
+		}
+	}
+
+	path, err := resolveDB(r.db, r.env.RunDir)
+	if err != nil {
+		return 1, fatalf("%v", err)
+	}
+	nc, err := dial(path, r.retry, time.Time{})
+	if err != nil {
+		return 1, fatalf("%s: database connection failed (%s)", r.db, errnoText(err))
+	}
+	defer nc.Close()
+	cl := &client{conn: jsonrpc.NewConn(nc), nc: nc, db: db}
+	if err := cl.connect(); err != nil {
+		return 1, fatalf("%s: database connection failed (%v)", r.db, err)
+	}
+	for {
+		done, status, err := r.do(cl, cmds)
+		if err != nil {
+			return 1, err
+		}
+		if done {
+			return status, nil
+		}
+		if err := cl.waitUpdate(); err != nil {
+			return 1, fatalf("%s: database connection failed (%v)", r.db, err)
+		}
+	}
+}
+
+// alarm ends the program the way ovs-vsctl's --timeout does: a warning,
+// then death by SIGALRM (shell status 142).
+func (r *runner) alarm() {
+	r.logWarnModule("fatal_signal", "terminating with signal 14 (Alarm clock)")
+	signal.Reset(syscall.SIGALRM)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGALRM)
+	time.Sleep(time.Second)
+	os.Exit(142)
+}
+
+func (r *runner) logWarnModule(module, msg string) { r.logWarn(module, "%s", msg) }
+
+func (r *runner) newContext(db *DB, c *command, ovs *Row, st *symtab, last bool) *context {
+	return &context{db: db, cmd: c, argv: c.argv, ovs: ovs, symtab: st, last: last, out: &c.output, warn: r.logWarn}
+}
+
+// do runs the commands once against the replica and commits (do_vsctl).
+// done=false means "wait for the database to change and try again".
+func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err error) {
+	db := cl.db
+	defer db.Abort()
+	ovsTable := db.Schema.Table("Open_vSwitch")
+	var ovs *Row
+	if rows := db.Rows(ovsTable); len(rows) > 0 {
+		ovs = rows[0]
+	} else {
+		ovs = db.Insert(ovsTable, "")
+	}
+	st := newSymtab()
+	var newIfs []string
+	var cache *vsCache
+	for i, c := range cmds {
+		c.output.Reset()
+		c.table = nil
+		ctx := r.newContext(db, c, ovs, st, i == len(cmds)-1)
+		ctx.newIfs = &newIfs
+		ctx.cache = cache
+		if c.syntax.run != nil {
+			if err := c.syntax.run(ctx); err != nil {
+				if errors.Is(err, errTryAgain) {
+					return false, 0, nil
+				}
+				return true, 1, err
+			}
+		}
+		cache = ctx.cache
+	}
+	for _, name := range st.order {
+		sym := st.m[name]
+		if !sym.created {
+			return true, 1, fatalf("row id \"%s\" is referenced but never created (e.g. with \"-- --id=%s create ...\")", name, name)
+		}
+		if !sym.strongRef {
+			if !sym.weakRef {
+				r.logWarn("vsctl", "row id \"%s\" was created but no reference to it was inserted, so it will not actually appear in the database", name)
+			} else {
+				r.logWarn("vsctl", "row id \"%s\" was created but only a weak reference to it was inserted, so it will not actually appear in the database", name)
+			}
+		}
+	}
+
+	ops, anyUpdates := db.txnOps()
+	changed := anyUpdates
+	var nextCfg int64
+	r.realUUID = map[string]string{}
+	if anyUpdates {
+		incIndex := -1
+		if !r.noWait {
+			w := []byte(`[["_uuid","==",`)
+			if ovs.inserted {
+				w = append(w, `["named-uuid",`...)
+				w = appendJSONString(w, rowName(ovs.UUID))
+				w = append(w, ']')
+			} else {
+				w = append(w, `["uuid",`...)
+				w = appendJSONString(w, ovs.UUID)
+				w = append(w, ']')
+			}
+			w = append(w, "]]"...)
+			incIndex = len(ops)
+			ops = append(ops,
+				[]byte(`{"op":"mutate","table":"Open_vSwitch","where":`+string(w)+`,"mutations":[["next_cfg","+=",1]]}`),
+				[]byte(`{"op":"select","table":"Open_vSwitch","where":`+string(w)+`,"columns":["next_cfg"]}`))
+		}
+		comment := appendJSONString([]byte(`{"op":"comment","comment":`), r.env.Comment+": "+r.env.Comment+" "+r.args)
+		ops = append(ops, append(comment, '}'))
+		if r.dryRun {
+			ops = append(ops, []byte(`{"op":"abort"}`))
+		}
+		params := make([]json.RawMessage, 0, len(ops)+1)
+		params = append(params, json.RawMessage(`"Open_vSwitch"`))
+		for _, op := range ops {
+			params = append(params, json.RawMessage(op))
+		}
+		reply, err := cl.call("transact", toAny(params)...)
+		if err != nil {
+			return true, 1, fatalf("%s: database connection failed (%v)", r.db, err)
+		}
+		if reply.IsError() {
+			return true, 1, fatalf("transaction error: %s", compactRaw(reply.Error))
+		}
+		var results []json.RawMessage
+		if err := json.Unmarshal(reply.Result, &results); err != nil {
+			return true, 1, fatalf("transaction error: reply is not an array")
+		}
+		inserted := insertOrder(db)
+		for i, res := range results {
+			var obj map[string]json.RawMessage
+			if string(res) == "null" {
+				return false, 0, nil
+			}
+			if err := json.Unmarshal(res, &obj); err != nil {
+				return true, 1, fatalf("transaction error: %s", compactRaw(res))
+			}
+			if e, ok := obj["error"]; ok {
+				var tag string
+				_ = json.Unmarshal(e, &tag)
+				switch tag {
+				case "timed out":
+					return false, 0, nil
+				case "aborted":
+					continue
+				}
+				msg := sortedJSON(res)
+				r.logWarn("ovsdb_idl", "transaction error: %s", msg)
+				return true, 1, fatalf("transaction error: %s", msg)
+			}
+			if u, ok := obj["uuid"]; ok && i < len(ops) {
+				var pair []string
+				if json.Unmarshal(u, &pair) == nil && len(pair) == 2 {
+					if dummy, ok := inserted[i]; ok {
+						r.realUUID[dummy] = pair[1]
+					}
+				}
+			}
+			if incIndex >= 0 && i == incIndex+1 {
+				var sel struct {
+					Rows []map[string]int64 `json:"rows"`
+				}
+				if json.Unmarshal(res, &sel) == nil && len(sel.Rows) == 1 {
+					nextCfg = sel.Rows[0]["next_cfg"]
+				}
+			}
+		}
+	}
+	for _, c := range cmds {
+		if c.syntax.post != nil {
+			ctx := r.newContext(db, c, ovs, st, false)
+			ctx.realUUIDs = r.realUUID
+			if err := c.syntax.post(ctx); err != nil {
+				return true, 1, err
+			}
+		}
+	}
+	p := &printer{style: r.style, first: true}
+	for _, c := range cmds {
+		switch {
+		case c.table != nil:
+			io.WriteString(r.stdout, p.print(c.table))
+		case r.oneline:
+			s := strings.TrimSuffix(c.output.String(), "\n")
+			s = strings.ReplaceAll(s, "\\", "\\\\")
+			s = strings.ReplaceAll(s, "\n", "\\n")
+			io.WriteString(r.stdout, s+"\n")
+		default:
+			io.WriteString(r.stdout, c.output.String())
+		}
+	}
+	if r.noWait || !changed {
+		return true, 0, nil
+	}
+	db.Abort()
+	ovsUUID := ovs.UUID
+	if real, ok := r.realUUID[ovsUUID]; ok {
+		ovsUUID = real
+	}
+	for {
+		for _, o := range db.Rows(ovsTable) {
+			cur := o.ReadName("cur_cfg")
+			if len(cur.Keys) == 1 && cur.Keys[0].Int >= nextCfg {
+				r.postChecks(db, newIfs)
+				return true, 0, nil
+			}
+		}
+		if err := cl.waitUpdate(); err != nil {
+			return true, 1, fatalf("%s: database connection failed (%v)", r.db, err)
+		}
+	}
+}
+
+// postChecks reports interfaces the switch failed to set up
+// (post_db_reload_do_checks).
+func (r *runner) postChecks(db *DB, newIfs []string) {
+	it := db.Schema.Table("Interface")
+	failed := false
+	for _, dummy := range newIfs {
+		real, ok := r.realUUID[dummy]
+		if !ok {
+			continue
+		}
+		row := db.Get(it, real)
+		if row == nil {
+			continue
+		}
+		of := row.ReadName("ofport")
+		if len(of.Keys) == 0 || of.Keys[0].Int == -1 {
+			if e := row.Str("error"); e != "" {
+				fmt.Fprintf(r.stderr, "%s: Error detected while setting up '%s': %s.  See ovs-vswitchd log for details.\n", r.prog, row.Str("name"), e)
+			} else {
+				fmt.Fprintf(r.stderr, "%s: Error detected while setting up '%s'.  See ovs-vswitchd log for details.\n", r.prog, row.Str("name"))
+			}
+			failed = true
+		}
+	}
+	if failed {
+		fmt.Fprintf(r.stderr, "%s: The default log directory is \"%s\".\n", r.prog, r.env.LogDir)
+	}
+}
+
+// insertOrder maps the index of each insert operation to the inserted
+// row's provisional UUID, by scanning the same order txnOps used.
+func insertOrder(db *DB) map[int]string {
+	ops, _ := db.txnOps()
+	out := map[int]string{}
+	for i, op := range ops {
+		var o struct {
+			Op       string `json:"op"`
+			UUIDName string `json:"uuid-name"`
+		}
+		if json.Unmarshal(op, &o) == nil && o.Op == "insert" {
+			out[i] = strings.ReplaceAll(strings.TrimPrefix(o.UUIDName, "row"), "_", "-")
+		}
+	}
+	return out
+}
+
+func toAny(raw []json.RawMessage) []any {
+	out := make([]any, len(raw))
+	for i, r := range raw {
+		out[i] = r
+	}
+	return out
+}
+
+func compactRaw(b json.RawMessage) string {
+	v, err := decodeUseNumber(b)
+	if err != nil {
+		return string(b)
+	}
+	return string(appendTree(nil, numberTree(v), false, 0))
+}
+
+func sortedJSON(b json.RawMessage) string { return compactRaw(b) }
+
+// numberTree converts json.Number leaves for appendTree.
+func numberTree(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = numberTree(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = numberTree(x[k])
+		}
+		return x
+	}
+	return v
+}
+
+func (r *runner) usage() {
+	fmt.Fprintf(r.stdout, "%s: %s configuration utility\nusage: %s [OPTIONS] COMMAND [ARG...]\n", r.prog, r.prog, r.prog)
+	names := make([]string, 0, len(commandTable))
+	for n := range commandTable {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	for _, n := range names {
+		fmt.Fprintf(r.stdout, "  %s %s\n", n, commandTable[n].arguments)
+	}
+}
+
+func (r *runner) printOptions(commands bool) {
+	if commands {
+		names := make([]string, 0, len(commandTable))
+		for n := range commandTable {
+			names = append(names, n)
+		}
+		sortStrings(names)
+		for _, n := range names {
+			fmt.Fprintf(r.stdout, "%s,%s\n", n, commandTable[n].arguments)
+		}
+	}
+	for _, o := range globalOptions {
+		fmt.Fprintf(r.stdout, "--%s\n", o.name)
+	}
+}
