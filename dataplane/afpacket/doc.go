@@ -1,0 +1,22 @@
+// Package afpacket is the port for an existing kernel network interface
+// (Interface type "system" or empty): an AF_PACKET socket bound to the
+// interface by ifindex, in promiscuous mode, with PACKET_MMAP rings
+// (TPACKET_V2) for receive and transmit, so a burst costs no system call
+// on receive and one sendto kick on transmit (packet(7), and the kernel's
+// Documentation/networking/packet_mmap.rst).
+//
+// The socket uses PACKET_VNET_HDR, so frames keep their offload metadata:
+// a veth with its default offloads hands over TCP/UDP frames whose
+// checksum is only partial, and TCP frames of up to 64 KiB (GSO). Partial
+// checksums become Packet.Offload/CsumStart/CsumOffset; GSO frames are cut
+// into MSS-sized segments on receive (package internal/offload), each with
+// a partial checksum, so every packet fits a pool buffer and the MTU. On
+// transmit the metadata goes back into the virtio-net header and the
+// kernel completes the checksum, so TCP between namespaces works without
+// turning the veths' offloads off (Open vSwitch needs ethtool -K tx off).
+//
+// Frames the socket itself sent are not received again
+// (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING frames are skipped). VLAN
+// tags the kernel moved into the ring header are put back into the frame.
+// The kernel interface keeps its name; the port only opens it.
+package afpacket

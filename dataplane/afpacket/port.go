@@ -1,0 +1,340 @@
+package afpacket
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"gvswitch/dataplane"
+	"gvswitch/internal/offload"
+)
+
+// ErrNoDevice is wrapped by Open when the kernel has no interface of that
+// name (in the caller's network namespace).
+var ErrNoDevice = errors.New("no such network device")
+
+// Options configure Open.
+type Options struct {
+	// Pool supplies the buffers of received packets (required).
+	Pool *dataplane.Pool
+	// MTU, if not 0, is set on the kernel interface (Interface
+	// mtu_request); 0 keeps the interface's MTU.
+	MTU int
+	// RxFrames is the number of receive ring slots, each big enough for
+	// a 64 KiB GSO frame; 0 means DefaultRxFrames.
+	RxFrames int
+}
+
+// Ring geometry. A receive slot holds the largest GSO frame a veth makes
+// (64 KiB) plus the ring and virtio-net headers.
+const (
+	DefaultRxFrames = 120
+	rxFrameSize     = 65536 + 512
+	rxBlockSize     = 1 << 20
+	txFrames        = 256
+	txBlockSize     = 1 << 16
+
+	// TPACKET_V2 frame layout (linux/if_packet.h): struct tpacket2_hdr
+	// (32 bytes), then struct sockaddr_ll at TPACKET_ALIGN(32).
+	hdrStatus   = 0
+	hdrLen      = 4
+	hdrSnaplen  = 8
+	hdrMac      = 12
+	hdrVlanTCI  = 24
+	hdrVlanTPID = 26
+	sllPkttype  = 32 + 10
+	// tpacket_snd reads the frame at tp_hdrlen - sizeof(sockaddr_ll) =
+	// TPACKET2_HDRLEN - 20 = 32 when PACKET_TX_HAS_OFF is not set.
+	txDataOff = 32
+)
+
+// Port is an open AF_PACKET port. RxBurst and TxBurst follow the
+// dataplane.Port contract (one rx and one tx queue).
+type Port struct {
+	name    string
+	ifindex int
+	fd      int
+	mem     []byte
+	nl      *netlink.Handle
+	mac     [6]byte
+	mtu     atomic.Int32
+	link    atomic.Bool
+
+	// Receive side, owned by the polling goroutine.
+	rxCache   *dataplane.PoolCache
+	rxOff     []int // offset of each rx slot in mem
+	rxHead    int
+	seg       offload.Segmenter
+	segActive bool
+	segMeta   segMeta
+
+	// Transmit side, owned by the goroutine holding tx queue 0.
+	txCache  *dataplane.PoolCache
+	txOff    []int
+	txHead   int
+	txFrame  int
+	dataRoom int
+
+	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
+	txPackets, txBytes, txDropped, txErrors atomic.Uint64
+
+	kmu          sync.Mutex
+	kernelDrops  uint64
+	closeOnce    sync.Once
+	closeErr     error
+	gsoSegmented atomic.Uint64
+}
+
+// segMeta is what a frame being segmented needs besides its bytes.
+type segMeta struct {
+	vlan    bool
+	tci     uint16
+	tpid    uint16
+	partial bool
+}
+
+// Open opens the kernel interface name in the caller's network namespace.
+// The interface keeps its name and configuration (apart from the MTU if
+// opt.MTU is set, and promiscuous mode while the port is open).
+func Open(name string, opt Options) (*Port, error) {
+	if opt.Pool == nil {
+		return nil, fmt.Errorf("afpacket %s: no packet pool", name)
+	}
+	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("afpacket %s: netlink: %w", name, err)
+	}
+	link, err := nl.LinkByName(name)
+	if err != nil {
+		nl.Close()
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("afpacket %s: %w", name, ErrNoDevice)
+		}
+		return nil, fmt.Errorf("afpacket %s: %w", name, err)
+	}
+	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, dataRoom: opt.Pool.DataRoom()}
+	copy(p.mac[:], link.Attrs().HardwareAddr)
+	if opt.MTU > 0 && opt.MTU != link.Attrs().MTU {
+		if err := nl.LinkSetMTU(link, opt.MTU); err != nil {
+			nl.Close()
+			return nil, fmt.Errorf("afpacket %s: set MTU %d: %w", name, opt.MTU, err)
+		}
+		link.Attrs().MTU = opt.MTU
+	}
+	p.mtu.Store(int32(link.Attrs().MTU))
+	p.link.Store(linkUp(link))
+	if err := p.openSocket(opt); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("afpacket %s: %w", name, err)
+	}
+	p.rxCache = opt.Pool.NewCache(0)
+	p.txCache = opt.Pool.NewCache(0)
+	return p, nil
+}
+
+func linkUp(l netlink.Link) bool {
+	f := l.Attrs().RawFlags
+	return f&unix.IFF_UP != 0 && f&unix.IFF_RUNNING != 0
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func (p *Port) openSocket(opt Options) error {
+	// Protocol 0: the socket receives nothing until bind, so no frame
+	// of another interface lands in the ring.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket(AF_PACKET): %w", err)
+	}
+	p.fd = fd
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return fmt.Errorf("PACKET_VERSION: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fmt.Errorf("PACKET_VNET_HDR: %w", err)
+	}
+	// Linux 4.20+; older kernels still get PACKET_OUTGOING filtering.
+	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+
+	nrx := opt.RxFrames
+	if nrx <= 0 {
+		nrx = DefaultRxFrames
+	}
+	perBlock := rxBlockSize / rxFrameSize
+	rxBlocks := (nrx + perBlock - 1) / perBlock
+	rxReq := unix.TpacketReq{Block_size: rxBlockSize, Block_nr: uint32(rxBlocks), Frame_size: rxFrameSize, Frame_nr: uint32(rxBlocks * perBlock)}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
+		return fmt.Errorf("PACKET_RX_RING: %w", err)
+	}
+	p.txFrame = roundUp(txDataOff+offload.VnetHdrLen+p.dataRoom, unix.TPACKET_ALIGNMENT)
+	txBlock := max(txBlockSize, roundUp(p.txFrame, unix.Getpagesize()))
+	txPerBlock := txBlock / p.txFrame
+	txBlocks := (txFrames + txPerBlock - 1) / txPerBlock
+	txReq := unix.TpacketReq{Block_size: uint32(txBlock), Block_nr: uint32(txBlocks), Frame_size: uint32(p.txFrame), Frame_nr: uint32(txBlocks * txPerBlock)}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
+		return fmt.Errorf("PACKET_TX_RING: %w", err)
+	}
+	rxSize := rxBlocks * rxBlockSize
+	mem, err := unix.Mmap(fd, 0, rxSize+txBlocks*txBlock, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("mmap rings: %w", err)
+	}
+	p.mem = mem
+	for b := 0; b < rxBlocks; b++ {
+		for f := 0; f < perBlock; f++ {
+			p.rxOff = append(p.rxOff, b*rxBlockSize+f*rxFrameSize)
+		}
+	}
+	for b := 0; b < txBlocks; b++ {
+		for f := 0; f < txPerBlock; f++ {
+			p.txOff = append(p.txOff, rxSize+b*txBlock+f*p.txFrame)
+		}
+	}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: p.ifindex}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fmt.Errorf("bind ifindex %d: %w", p.ifindex, err)
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(p.ifindex), Type: unix.PACKET_MR_PROMISC}
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		return fmt.Errorf("promiscuous mode: %w", err)
+	}
+	return nil
+}
+
+func roundUp(n, to int) int { return (n + to - 1) / to * to }
+
+func (p *Port) status(off int) uint32 {
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&p.mem[off+hdrStatus])))
+}
+
+func (p *Port) setStatus(off int, v uint32) {
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&p.mem[off+hdrStatus])), v)
+}
+
+func (p *Port) u32(off int) uint32 { return binary.NativeEndian.Uint32(p.mem[off:]) }
+func (p *Port) u16(off int) uint16 { return binary.NativeEndian.Uint16(p.mem[off:]) }
+
+// releaseRx gives the head rx slot back to the kernel.
+func (p *Port) releaseRx() {
+	p.setStatus(p.rxOff[p.rxHead], unix.TP_STATUS_KERNEL)
+	p.rxHead++
+	if p.rxHead == len(p.rxOff) {
+		p.rxHead = 0
+	}
+}
+
+// Name is the interface name.
+func (p *Port) Name() string { return p.name }
+
+// NumRxQueues and NumTxQueues: one of each.
+func (p *Port) NumRxQueues() int { return 1 }
+func (p *Port) NumTxQueues() int { return 1 }
+
+// Ifindex is the kernel interface index.
+func (p *Port) Ifindex() int { return p.ifindex }
+
+// MAC is the interface's Ethernet address.
+func (p *Port) MAC() [6]byte { return p.mac }
+
+// MTU is the interface's MTU as last seen (Open, SetMTU, Link).
+func (p *Port) MTU() int { return int(p.mtu.Load()) }
+
+// Link asks the kernel whether the interface is up with carrier, and
+// refreshes the MTU.
+func (p *Port) Link() bool {
+	l, err := p.nl.LinkByIndex(p.ifindex)
+	if err != nil {
+		p.link.Store(false)
+		return false
+	}
+	p.mtu.Store(int32(l.Attrs().MTU))
+	up := linkUp(l)
+	p.link.Store(up)
+	return up
+}
+
+// SetMTU sets the kernel interface's MTU (Interface mtu_request).
+func (p *Port) SetMTU(mtu int) error {
+	l, err := p.nl.LinkByIndex(p.ifindex)
+	if err != nil {
+		return fmt.Errorf("afpacket %s: %w", p.name, err)
+	}
+	if err := p.nl.LinkSetMTU(l, mtu); err != nil {
+		return fmt.Errorf("afpacket %s: set MTU %d: %w", p.name, mtu, err)
+	}
+	p.mtu.Store(int32(mtu))
+	return nil
+}
+
+// Stats are the port's counters; RxDropped includes the frames the kernel
+// dropped because the receive ring was full (PACKET_STATISTICS).
+func (p *Port) Stats() dataplane.PortStats {
+	p.kmu.Lock()
+	if p.fd >= 0 {
+		// Reading PACKET_STATISTICS resets the kernel's counters.
+		if st, err := unix.GetsockoptTpacketStats(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			p.kernelDrops += uint64(st.Drops)
+		}
+	}
+	kd := p.kernelDrops
+	p.kmu.Unlock()
+	return dataplane.PortStats{
+		RxPackets: p.rxPackets.Load(), RxBytes: p.rxBytes.Load(),
+		RxDropped: p.rxDropped.Load() + kd, RxErrors: p.rxErrors.Load(),
+		TxPackets: p.txPackets.Load(), TxBytes: p.txBytes.Load(),
+		TxDropped: p.txDropped.Load(), TxErrors: p.txErrors.Load(),
+	}
+}
+
+// ExtraStats reports how many received GSO frames were cut into segments
+// (Interface statistics key "rx_gso_segmented").
+func (p *Port) ExtraStats() map[string]uint64 {
+	return map[string]uint64{"rx_gso_segmented": p.gsoSegmented.Load()}
+}
+
+// Status is for the Interface status column.
+func (p *Port) Status() map[string]string {
+	return map[string]string{"driver_name": "af_packet", "ifindex": fmt.Sprint(p.ifindex)}
+}
+
+// Close releases the socket, its rings and its buffers; the kernel
+// interface stays (and leaves promiscuous mode).
+func (p *Port) Close() error {
+	p.closeOnce.Do(func() {
+		if p.rxCache != nil {
+			p.rxCache.Flush()
+			p.txCache.Flush()
+		}
+		if p.mem != nil {
+			if err := unix.Munmap(p.mem); err != nil {
+				p.closeErr = err
+			}
+			p.mem = nil
+		}
+		p.kmu.Lock()
+		if p.fd >= 0 {
+			if err := unix.Close(p.fd); err != nil && p.closeErr == nil {
+				p.closeErr = err
+			}
+			p.fd = -1
+		}
+		p.kmu.Unlock()
+		if p.nl != nil {
+			p.nl.Close()
+		}
+	})
+	return p.closeErr
+}
+
+// HardwareAddr is MAC as a net.HardwareAddr.
+func (p *Port) HardwareAddr() net.HardwareAddr { return net.HardwareAddr(p.mac[:]) }
+
+var _ dataplane.Port = (*Port)(nil)
