@@ -173,7 +173,8 @@ type Bond struct {
 	hashValid     bool // buckets in use (OVS: bond->hash != NULL)
 	bucket        [Buckets]int8
 	nextRebalance time.Time
-	rr            int // round-robin cursor for unassigned buckets
+	rr            int    // round-robin cursor for unassigned buckets
+	enabledMask   uint64 // enabled members at the last publish
 	recircID      uint32
 }
 
@@ -609,8 +610,21 @@ func (b *Bond) publish() {
 			t.kind = hashSLB
 		}
 		en := b.enabledList()
+		var mask uint64
+		for _, i := range en {
+			mask |= 1 << i
+		}
+		// OVS assigns a bucket on its first packet, so members enabled
+		// before traffic starts share the buckets. We assign eagerly: when
+		// a member joins, buckets that carried nothing yet (or since their
+		// load decayed away) are dealt out again over all enabled members.
+		// Buckets in use keep their member; rebalancing moves those.
+		grew := mask&^b.enabledMask != 0
+		b.enabledMask = mask
 		for i := range b.bucket {
-			if m := b.bucket[i]; len(en) > 0 && (m < 0 || !b.members[m].enabled) {
+			m := b.bucket[i]
+			idle := grew && b.load[i].Load() == 0
+			if len(en) > 0 && (m < 0 || !b.members[m].enabled || idle) {
 				b.bucket[i] = int8(en[b.rr%len(en)])
 				b.rr++
 			}
