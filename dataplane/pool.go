@@ -122,9 +122,16 @@ func (p *Pool) getBulk(pkts []*Packet) int {
 	return n
 }
 
-// PutBurst returns packets to the pool; they may belong to different pools.
+// PutBurst returns packets to their pools, with one lock per run of
+// packets of the same pool.
 func PutBurst(pkts []*Packet) {
-	for _, pk := range pkts {
-		pk.pool.Put(pk)
+	for len(pkts) > 0 {
+		p := pkts[0].pool
+		n := 1
+		for n < len(pkts) && pkts[n].pool == p {
+			n++
+		}
+		p.putBulk(pkts[:n])
+		pkts = pkts[n:]
 	}
 }

@@ -1,0 +1,345 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"gvswitch/fdb"
+)
+
+// EtherTypes the pipeline looks at.
+const (
+	etherTypeVLAN  = 0x8100 // 802.1Q C-tag
+	etherTypeQinQ  = 0x88a8 // 802.1ad S-tag
+	etherTypeSlow  = 0x8809 // 802.3 Annex 43B slow protocols (LACP, Marker)
+	ethHeaderLen   = 14
+	vlanTagLen     = 4
+	vlanIDMask     = 0x0fff
+	reservedPrefix = 0x0180c2000000 // 802.1Q-2018 8.6.3: 01-80-C2-00-00-00..0F
+)
+
+// worker is the per-goroutine state of Process: tx batches, a pool cache
+// and counters. Made on the first Process call of its id and kept.
+type worker struct {
+	seq    atomic.Uint64 // odd while inside Process (RCU-like quiescence)
+	id     int
+	cache  *PoolCache
+	outs   []outBatch // by snapshot port index
+	dirty  []int32    // port indexes with a non-empty batch
+	flood  []int32    // scratch: flood targets of one packet
+	one    [1]SlowFrame
+	sendv  []*Packet
+	hits   atomic.Uint64
+	misses atomic.Uint64
+}
+
+// outBatch collects one output port's packets of a burst; for a bond each
+// packet carries its member and hash.
+type outBatch struct {
+	queued bool // in worker.dirty
+	pkts   []*Packet
+	member []int16
+	hash   []uint32
+}
+
+func (b *Bridge) worker(id int) *worker {
+	if w := b.workers[id].Load(); w != nil {
+		return w
+	}
+	w := &worker{id: id, cache: b.pool.NewCache(0), sendv: make([]*Packet, 0, maxBatch)}
+	b.workers[id].CompareAndSwap(nil, w)
+	return b.workers[id].Load()
+}
+
+// prepare sizes the batches for snapshot s (allocates only after a
+// configuration change added ports).
+func (w *worker) prepare(s *snapshot) {
+	for len(w.outs) < len(s.ports) {
+		w.outs = append(w.outs, outBatch{
+			pkts:   make([]*Packet, 0, maxBatch),
+			member: make([]int16, 0, maxBatch),
+			hash:   make([]uint32, 0, maxBatch),
+		})
+	}
+	if cap(w.dirty) < len(s.ports) {
+		w.dirty = make([]int32, 0, len(s.ports))
+		w.flood = make([]int32, 0, len(s.ports))
+	}
+}
+
+// Process runs the bridge pipeline on one received burst: parse, slow
+// protocols, reserved multicast, VLAN admission, learning, lookup or flood,
+// egress VLAN, MTU, and one TxBurst per output device. It takes ownership
+// of every packet. worker identifies the calling goroutine (a PMD's
+// pmd.Thread.TxQueue(): unique among live threads; each id must be used by
+// one goroutine at a time); it picks the tx queue on output ports
+// (worker % NumTxQueues, under a per-queue lock). inPort is the bridge port
+// number the burst came from, member the bond member index (-1 for a plain
+// port). Process never blocks, and allocates only on the first call of a
+// worker and after a configuration change.
+func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet) {
+	if uint(workerID) >= MaxWorkers {
+		PutBurst(pkts) // programmer error in the caller; do not crash
+		return
+	}
+	w := b.worker(workerID)
+	w.seq.Add(1)
+	s := b.snap.Load()
+	w.prepare(s)
+	in := s.index(inPort)
+	if in < 0 {
+		w.cache.PutBurst(pkts)
+		w.seq.Add(1)
+		return
+	}
+	pv := &s.ports[in]
+	bp := pv.bp
+	if c := bp.capture.Load(); c != nil {
+		c.record(pkts, CaptureRx, time.Now().UnixNano())
+	}
+	now := b.clock()
+	var nErr, nRes, nVLAN, nBond, nHit, nMiss, nNoBuf uint64
+	lastLearned := ^uint64(0)
+	for _, p := range pkts {
+		d := p.Data()
+		if len(d) < ethHeaderLen {
+			nErr++
+			w.cache.Put(p)
+			continue
+		}
+		dst := uint64(d[0])<<40 | uint64(d[1])<<32 | uint64(d[2])<<24 | uint64(d[3])<<16 | uint64(d[4])<<8 | uint64(d[5])
+		var src [6]byte
+		copy(src[:], d[6:12])
+		et := binary.BigEndian.Uint16(d[12:14])
+		vid, tagged := uint16(0), false
+		if et == etherTypeVLAN || et == etherTypeQinQ {
+			if len(d) < ethHeaderLen+vlanTagLen {
+				nErr++
+				w.cache.Put(p)
+				continue
+			}
+			vid = binary.BigEndian.Uint16(d[14:16]) & vlanIDMask
+			tagged = true
+			if vid == 0 {
+				// Priority tag only (802.1Q-2018 9.6): the frame is
+				// untagged for VLAN purposes; drop the tag now.
+				et = binary.BigEndian.Uint16(d[16:18])
+				copy(d[4:16], d[0:12])
+				p.TrimFront(vlanTagLen)
+				d = p.Data()
+				tagged = false
+			}
+		}
+		if dst&^0xf == reservedPrefix {
+			if et == etherTypeSlow && !tagged {
+				w.one[0] = SlowFrame{Port: inPort, Member: member, Pkt: p}
+				if b.slow.Enqueue(w.one[:]) == 0 {
+					b.slowOut.Add(1)
+					w.cache.Put(p)
+				}
+				w.one[0] = SlowFrame{}
+				continue
+			}
+			nRes++
+			w.cache.Put(p)
+			continue
+		}
+		if src[0]&1 != 0 {
+			nRes++ // a multicast source is never valid (802.3 3.2.3)
+			w.cache.Put(p)
+			continue
+		}
+		multicast := dst&(1<<40) != 0
+		if bp.bond != nil && !bp.bond.RxAccept(member, multicast) {
+			nBond++
+			w.cache.Put(p)
+			continue
+		}
+		vlan, ok := pv.pol.input(vid)
+		if !ok {
+			nVLAN++
+			w.cache.Put(p)
+			continue
+		}
+		learn := !s.anyFlood || !s.floodVLANs.has(vlan)
+		if bp.bond != nil && bp.bond.LearnedElsewhereCheck() {
+			if lp, ok := b.fdb.Lookup(vlan, src); ok && lp != inPort {
+				nBond++
+				w.cache.Put(p)
+				continue
+			}
+		}
+		if learn {
+			if k := fdb.Key(vlan, src); k != lastLearned {
+				b.fdb.Learn(vlan, src, inPort, now)
+				lastLearned = k
+			}
+		}
+		if !multicast && learn {
+			if op, ok := b.fdb.Lookup(vlan, [6]byte(d[0:6])); ok {
+				nHit++
+				if op == inPort {
+					w.cache.Put(p) // the destination is behind the input port
+					continue
+				}
+				if oi := s.index(op); oi >= 0 && s.ports[oi].pol.carries(vlan) {
+					w.output(s, oi, p, vlan, tagged, src)
+					continue
+				}
+			} else {
+				nMiss++
+			}
+		}
+		// Flood within the VLAN, never back to the input port.
+		w.flood = w.flood[:0]
+		for i := range s.ports {
+			if i != in && s.ports[i].pol.carries(vlan) {
+				w.flood = append(w.flood, int32(i))
+			}
+		}
+		if len(w.flood) == 0 {
+			w.cache.Put(p)
+			continue
+		}
+		last := len(w.flood) - 1
+		for _, oi := range w.flood[:last] {
+			c := w.cache.Get()
+			if c == nil || !c.CopyFrom(p) {
+				if c != nil {
+					w.cache.Put(c)
+				}
+				nNoBuf++
+				continue
+			}
+			w.output(s, int(oi), c, vlan, tagged, src)
+		}
+		w.output(s, int(w.flood[last]), p, vlan, tagged, src)
+	}
+	w.flush(s)
+	if nErr|nRes|nVLAN|nBond != 0 {
+		bp.cnt.errors.Add(nErr)
+		bp.cnt.reserved.Add(nRes)
+		bp.cnt.vlan.Add(nVLAN)
+		bp.cnt.bond.Add(nBond)
+	}
+	if nNoBuf != 0 {
+		bp.cnt.nobuf.Add(nNoBuf)
+	}
+	if nHit != 0 {
+		w.hits.Add(nHit)
+	}
+	if nMiss != 0 {
+		w.misses.Add(nMiss)
+	}
+	w.seq.Add(1)
+}
+
+// output applies port oi's egress VLAN to p (tagged says whether p carries
+// vlan's tag now) and queues it on the port's batch.
+func (w *worker) output(s *snapshot, oi int, p *Packet, vlan uint16, tagged bool, src [6]byte) {
+	pv := &s.ports[oi]
+	want := pv.pol.outputTagged(vlan)
+	switch {
+	case want && !tagged:
+		if p.Prepend(vlanTagLen) == nil {
+			pv.bp.cnt.nobuf.Add(1)
+			w.cache.Put(p)
+			return
+		}
+		d := p.Data()
+		copy(d[0:12], d[4:16])
+		binary.BigEndian.PutUint16(d[12:14], etherTypeVLAN)
+		binary.BigEndian.PutUint16(d[14:16], vlan)
+	case !want && tagged:
+		d := p.Data()
+		copy(d[4:16], d[0:12])
+		p.TrimFront(vlanTagLen)
+	}
+	ob := &w.outs[oi]
+	m, h := int16(0), uint32(0)
+	if bd := pv.bp.bond; bd != nil {
+		h = bd.TxHash(p.Data(), src, vlan)
+		mi := bd.TxMember(h)
+		if mi < 0 || mi >= len(pv.bp.targets) {
+			w.cache.Put(p) // no usable member: the bond is down
+			return
+		}
+		m = int16(mi)
+	}
+	if !ob.queued {
+		ob.queued = true
+		w.dirty = append(w.dirty, int32(oi))
+	}
+	ob.pkts = append(ob.pkts, p)
+	ob.member = append(ob.member, m)
+	ob.hash = append(ob.hash, h)
+	if len(ob.pkts) == cap(ob.pkts) {
+		w.flushPort(s, oi) // stays queued; flush finds it empty
+	}
+}
+
+// flush transmits every non-empty batch.
+func (w *worker) flush(s *snapshot) {
+	for _, oi := range w.dirty {
+		w.flushPort(s, int(oi))
+		w.outs[oi].queued = false
+	}
+	w.dirty = w.dirty[:0]
+}
+
+// flushPort sends port oi's batch: MTU check, capture, one TxBurst per
+// device under its tx queue lock.
+func (w *worker) flushPort(s *snapshot, oi int) {
+	ob := &w.outs[oi]
+	if len(ob.pkts) == 0 {
+		return
+	}
+	bp := s.ports[oi].bp
+	for ti, t := range bp.targets {
+		mtu := t.port.MTU()
+		send := w.sendv[:0]
+		var mtuDrops uint64
+		for i, p := range ob.pkts {
+			if p == nil || int(ob.member[i]) != ti {
+				continue
+			}
+			ob.pkts[i] = nil
+			if p.GSOSize == 0 && payloadLen(p.Data()) > mtu {
+				mtuDrops++
+				w.cache.Put(p)
+				continue
+			}
+			if bp.bond != nil {
+				bp.bond.Account(ob.hash[i], p.Len())
+			}
+			send = append(send, p)
+		}
+		if mtuDrops != 0 {
+			bp.cnt.mtu.Add(mtuDrops)
+		}
+		if len(send) == 0 {
+			continue
+		}
+		if c := bp.capture.Load(); c != nil {
+			c.record(send, CaptureTx, time.Now().UnixNano())
+		}
+		t.send(w.id, send)
+		clear(send)
+	}
+	ob.pkts = ob.pkts[:0]
+	ob.member = ob.member[:0]
+	ob.hash = ob.hash[:0]
+}
+
+// payloadLen is the frame's length past the Ethernet header and its outer
+// VLAN tag: what the port's MTU limits.
+func payloadLen(d []byte) int {
+	n := len(d) - ethHeaderLen
+	if len(d) >= ethHeaderLen+vlanTagLen {
+		if et := binary.BigEndian.Uint16(d[12:14]); et == etherTypeVLAN || et == etherTypeQinQ {
+			n -= vlanTagLen
+		}
+	}
+	return n
+}
