@@ -14,5 +14,7 @@ func main() {
 	if len(args) > 0 && args[0] == "appctl" {
 		os.Exit(appctl(args[1:]))
 	}
-	os.Exit(vsctl.Main("gvswitchctl", args, os.Stdout, os.Stderr))
+	env := vsctl.DefaultEnv()
+	env.Argv0 = os.Args[0]
+	os.Exit(vsctl.MainEnv("gvswitchctl", args, os.Stdout, os.Stderr, env))
 }

@@ -98,6 +98,9 @@ func parseCommand(args []string, local []parsedOption) (*command, error) {
 	c := &command{options: map[string]*string{}}
 	for _, p := range local {
 		key := "--" + p.opt.name
+		if _, dup := c.options[key]; dup {
+			continue
+		}
 		if p.hasArg {
 			v := p.arg
 			c.options[key] = &v

@@ -27,6 +27,9 @@ type Env struct {
 	// Comment is the text before ": <argv>" in the transaction's comment
 	// operation, e.g. "gvswitchctl".
 	Comment string
+	// Argv0 is the program name as invoked, used by option-parsing
+	// errors (as getopt_long prints them); defaults to the prog name.
+	Argv0 string
 }
 
 // DefaultEnv reads GVS_RUNDIR and GVS_LOGDIR.
@@ -100,7 +103,12 @@ func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int 
 		case errors.As(err, &es):
 			return int(es)
 		case errors.As(err, &ge):
-			fmt.Fprintf(stderr, "%s: %s\n", prog, ge.msg)
+			// getopt_long names the program as invoked (argv[0]).
+			argv0 := env.Argv0
+			if argv0 == "" {
+				argv0 = prog
+			}
+			fmt.Fprintf(stderr, "%s: %s\n", argv0, ge.msg)
 			return 1
 		case errors.As(err, &fe):
 			fmt.Fprintf(stderr, "%s: %s\n", prog, fe.msg)
@@ -132,14 +140,11 @@ func (r *runner) main(args []string) (int, error) {
 		return 1, err
 	}
 	var local []parsedOption
-	seenLocal := map[string]bool{}
 	for _, p := range parsed {
 		o := p.opt
 		if o.local {
-			if seenLocal[o.name] {
-				return 1, fatalf("'%s' option specified multiple times", o.name)
-			}
-			seenLocal[o.name] = true
+			// ovs-vsctl's duplicate check here never fires (it looks the
+			// name up without its "--"), so repeats are accepted.
 			local = append(local, p)
 			continue
 		}

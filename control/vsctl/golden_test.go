@@ -1,0 +1,331 @@
+package vsctl_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gvswitch/control/vsctl/vsctltest"
+	"gvswitch/internal/testenv"
+)
+
+// buildCtl builds cmd/gvswitchctl once per test binary.
+func buildCtl(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gvswitchctl")
+	cmd := exec.Command("go", "build", "-o", bin, "gvswitch/cmd/gvswitchctl")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// clients starts two fresh databases: one driven by the real ovs-vsctl,
+// one by gvswitchctl.
+func clients(t *testing.T) (want, got vsctltest.Client) {
+	t.Helper()
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
+	bin := buildCtl(t)
+	logdir := "GVS_LOGDIR=/var/log/openvswitch"
+	return vsctltest.Exec(ovs, a.DB()), vsctltest.Exec(bin, b.DB(), logdir)
+}
+
+func s(args ...string) vsctltest.Step { return vsctltest.Step{Args: args} }
+
+func sorted(mode vsctltest.Sort, args ...string) vsctltest.Step {
+	return vsctltest.Step{Args: args, Sort: mode}
+}
+
+func w(line string) []string { return strings.Fields(line) }
+
+// scenarioSteps are SCENARIOS.md sections 2-5 (with --no-wait: no switch
+// daemon runs here) and the libvirt line.
+func scenarioSteps() []vsctltest.Step {
+	nw := func(line string) vsctltest.Step { return s(append([]string{"--no-wait"}, w(line)...)...) }
+	return []vsctltest.Step{
+		nw("init"),
+		nw("set Open_vSwitch . other_config:dpdk-init=true"),
+		nw("set Open_vSwitch . other_config:dpdk-socket-mem=1024,1024"),
+		nw("set Open_vSwitch . other_config:vhost-iommu-support=true"),
+		nw("set Open_vSwitch . other_config:pmd-cpu-mask=0x33"),
+		nw("get Open_vSwitch . other_config"),
+		nw("add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev"),
+		nw("add-bond ovsbr0 bond0 dpdk0 dpdk1 vlan_mode=trunk trunks=11,300-304 bond_mode=balance-tcp lacp=active other_config:lacp-time=fast -- set Interface dpdk0 type=dpdk options:dpdk-devargs=0000:08:00.0 -- set Interface dpdk1 type=dpdk options:dpdk-devargs=0000:08:00.1"),
+		nw("add-port ovsbr0 vhuc0 vlan_mode=access tag=300 -- set Interface vhuc0 type=dpdkvhostuserclient options:vhost-server-path=/usr/local/openvswitch/vhuc0"),
+		sorted(vsctltest.Tree, "show"),
+		nw("add-br br2"),
+		nw("add-bond br2 bond2 ens1f0 ens1f1"),
+		nw("set port bond2 bond_mode=balance-slb lacp=off"),
+		nw("add-br vlan302 br2 302"),
+		sorted(vsctltest.Tree, "show"),
+		s("list", "port", "bond0"),
+		s("list", "port", "bond2"),
+		s("list-br"),
+		s("list-ports", "ovsbr0"),
+		s("list-ports", "br2"),
+		s("br-to-vlan", "vlan302"),
+		s("br-to-parent", "vlan302"),
+		s("--no-wait", "--timeout=5", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "ovsbr0", "vnet0", "tag=300",
+			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`,
+			"--", "set", "Interface", "vnet0", `external-ids:iface-id="2a7d1c3e-5b9f-4e21-9c1a-7f3d2e8b6a41"`,
+			"--", "set", "Interface", "vnet0", `external-ids:vm-id="8c4f2b1a-3d6e-4f7a-9b2c-1e5d8a7f3c90"`,
+			"--", "set", "Interface", "vnet0", "external-ids:iface-status=active"),
+		s("--no-wait", "--timeout=5", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "ovsbr0", "vnet0", "tag=300",
+			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`),
+		s("get", "Interface", "vnet0", "external_ids"),
+		nw("add-port vlan302 veth0"),
+		s("list-ports", "vlan302"),
+		s("get", "port", "veth0", "tag"),
+		sorted(vsctltest.Tree, "show"),
+		s("--no-wait", "del-port", "vhuc0"),
+		s("--no-wait", "--if-exists", "del-port", "nosuch"),
+		s("--no-wait", "--may-exist", "add-br", "ovsbr0"),
+		sorted(vsctltest.Tree, "show"),
+	}
+}
+
+func TestScenariosMatchOVSVsctl(t *testing.T) {
+	want, got := clients(t)
+	vsctltest.Compare(t, want, got, scenarioSteps(), "ovs-vsctl", "gvswitchctl")
+}
+
+// TestCommandsMatchOVSVsctl covers every command and option, and the error
+// paths users hit.
+func TestCommandsMatchOVSVsctl(t *testing.T) {
+	want, got := clients(t)
+	nw := func(args ...string) vsctltest.Step { return s(append([]string{"--no-wait"}, args...)...) }
+	steps := []vsctltest.Step{
+		// Empty database.
+		s("list-br"),
+		sorted(vsctltest.Tree, "show"),
+		nw("init"),
+		nw("init"),
+		nw("add-br", "br0"),
+		nw("add-br", "br0"),
+		nw("--may-exist", "add-br", "br0"),
+		nw("--may-exist", "add-br", "br0", "br0", "5"),
+		nw("add-br", ""),
+		nw("add-br", "br1", "br0"),
+		nw("add-br", "fake5", "br0", "5"),
+		nw("add-br", "fake6", "br0", "5"),
+		nw("add-br", "fake7", "nosuch", "7"),
+		nw("add-br", "fake8", "fake5", "8"),
+		nw("add-br", "fake9", "br0", "4096"),
+		nw("--may-exist", "add-br", "fake5", "br0", "6"),
+		nw("--may-exist", "add-br", "fake5"),
+		nw("--may-exist", "add-br", "br0", "fake5", "5"),
+		s("list-br"),
+		s("--real", "list-br"),
+		s("--fake", "list-br"),
+		s("br-exists", "br0"),
+		s("br-exists", "nosuch"),
+		s("br-to-vlan", "br0"),
+		s("br-to-vlan", "fake5"),
+		s("br-to-parent", "fake5"),
+		s("br-to-vlan", "br9"),
+		nw("br-set-external-id", "br0", "k1", "v1"),
+		nw("br-set-external-id", "fake5", "k2", "v2"),
+		s("br-get-external-id", "br0"),
+		s("br-get-external-id", "br0", "k1"),
+		s("br-get-external-id", "fake5"),
+		s("br-get-external-id", "fake5", "k2"),
+		nw("br-set-external-id", "br0", "k1"),
+		s("br-get-external-id", "br0"),
+		// Ports and bonds.
+		nw("add-port", "br0", "p1"),
+		nw("add-port", "br0", "p1"),
+		nw("--may-exist", "add-port", "br0", "p1"),
+		nw("--may-exist", "add-port", "fake5", "p1"),
+		nw("add-port", "br0", "p2", "tag=10", "other_config:k=v", "trunks=1,2,5-7"),
+		nw("add-port", "br0", "p3", "tag=5000"),
+		nw("add-port", "br0", "p3", "vlan_mode=bogus"),
+		nw("add-port", "br0", "p3", "nosuchcol=1"),
+		nw("add-port", "br0", "p3", "tag"),
+		nw("add-port", "fake5", "p4"),
+		nw("add-port", "nosuch", "p5"),
+		nw("add-port", "br0", ""),
+		nw("add-bond", "br0", "b1", "e1"),
+		nw("add-bond", "br0", "b1", "e1", "e2", "lacp=active"),
+		nw("--fake-iface", "add-bond", "br0", "b2", "e3", "e4"),
+		nw("--may-exist", "add-bond", "br0", "b1", "e2", "e1"),
+		nw("--may-exist", "add-bond", "br0", "b1", "e1", "e9"),
+		nw("add-bond-iface", "b1", "e5"),
+		nw("--may-exist", "add-bond-iface", "b1", "e5"),
+		nw("--may-exist", "add-bond-iface", "b2", "e5"),
+		nw("del-bond-iface", "b1", "e5"),
+		nw("del-bond-iface", "b2", "e1"),
+		nw("--if-exists", "del-bond-iface", "nosuch"),
+		nw("del-bond-iface", "e3"),
+		nw("del-bond-iface", "e4"),
+		s("list-ports", "br0"),
+		s("list-ports", "fake5"),
+		s("list-ifaces", "br0"),
+		s("list-ifaces", "fake5"),
+		s("port-to-br", "p4"),
+		s("port-to-br", "p1"),
+		s("port-to-br", "br0"),
+		s("iface-to-br", "e1"),
+		s("iface-to-br", "nosuch"),
+		nw("del-port", "br0"),
+		nw("del-port", "fake5", "p1"),
+		nw("del-port", "br0", "p4"),
+		nw("del-port", "nosuch"),
+		nw("--with-iface", "del-port", "e1"),
+		nw("--with-iface", "del-port", "nosuch"),
+		nw("del-port", "br0", "p1"),
+		s("list-ports", "br0"),
+		sorted(vsctltest.Tree, "show"),
+		// Generic database commands.
+		s("get", "bridge", "br0", "name", "datapath_type", "ports", "external_ids:k1"),
+		s("get", "bridge", "br0", "external_ids:nokey"),
+		s("--if-exists", "get", "bridge", "br0", "external_ids:nokey"),
+		s("get", "bridge", "nosuch", "name"),
+		s("--if-exists", "get", "bridge", "nosuch", "name"),
+		s("get", "br", "br0", "nam"),
+		s("get", "bridge", "br0", "n"),
+		s("get", "nosuchtable", "x"),
+		s("get", "port", "p2", "tag", "trunks", "other_config"),
+		s("get", "port", "p2", "tag:x"),
+		s("get", "Open_vSwitch", ".", "bridges"),
+		nw("set", "bridge", "br0", "stp_enable=true", "other_config:hwaddr=\"00:11:22:33:44:55\""),
+		nw("set", "bridge", "br0", "fail_mode=bogus"),
+		nw("set", "bridge", "br0", "fail_mode=secure", "--", "get", "bridge", "br0", "fail_mode"),
+		nw("set", "port", "p2", "trunks=[]", "tag=[]"),
+		nw("set", "port", "p2", "trunks=1-5000"),
+		nw("set", "port", "p2", "trunks=5-1"),
+		nw("set", "port", "p2", "tag=1,2"),
+		nw("set", "bridge", "br0", "external_ids={a=1, b=2}"),
+		nw("set", "bridge", "br0", "external_ids={a=1, a=2}"),
+		nw("set", "bridge", "br0", "external_ids=a"),
+		nw("set", "bridge", "br0", "external_ids:x=\"unterminated"),
+		nw("set", "bridge", "br0", "flood_vlans=1,2,3", "other_config={}"),
+		nw("set", "bridge", "br0", "name"),
+		s("get", "bridge", "br0", "external_ids", "flood_vlans", "stp_enable", "other_config", "fail_mode"),
+		nw("add", "bridge", "br0", "flood_vlans", "4", "5"),
+		nw("add", "bridge", "br0", "external_ids", "c=3", "a=9"),
+		nw("add", "bridge", "br0", "name", "x"),
+		nw("remove", "bridge", "br0", "flood_vlans", "1", "9"),
+		nw("remove", "bridge", "br0", "external_ids", "a"),
+		nw("remove", "bridge", "br0", "external_ids", "b=9"),
+		nw("remove", "bridge", "br0", "external_ids", "c=3"),
+		nw("remove", "bridge", "br0", "name", "br0"),
+		nw("remove", "bridge", "br0", "external_ids", "nosuchkey", "--", "clear", "bridge", "br0", "mirrors"),
+		s("get", "bridge", "br0", "external_ids", "flood_vlans"),
+		nw("clear", "bridge", "br0", "flood_vlans", "external_ids"),
+		nw("clear", "bridge", "br0", "name"),
+		s("get", "bridge", "br0", "external_ids", "flood_vlans"),
+		s("list", "bridge", "br0"),
+		s("--columns=name,stp_enable,fail_mode", "list", "bridge"),
+		s("--columns=name,_uuid", "list", "bridge", "br0"),
+		s("list", "bridge", "nosuch"),
+		s("--if-exists", "list", "bridge", "nosuch", "br0"),
+		s("--columns=nosuch", "list", "bridge"),
+		sorted(vsctltest.Blocks, "list", "interface"),
+		sorted(vsctltest.Blocks, "--columns=name,tag", "find", "port", "tag=10"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag!=10"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag<11"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag>=10"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{=}10"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{!=}10"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{<}[5,10]"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{>}[]"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{<=}[5,10]"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "tag{>=}[]"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "port", "other_config:k=v"),
+		sorted(vsctltest.Blocks, "--columns=name", "find", "interface", "type=internal"),
+		s("find", "port", "tag~10"),
+		s("find", "port", "name"),
+		sorted(vsctltest.Lines, "--bare", "--columns=name", "find", "port"),
+		sorted(vsctltest.TableRows, "--format=table", "--columns=name,tag,trunks", "list", "port"),
+		sorted(vsctltest.Lines, "--format=csv", "--columns=name,tag,trunks,other_config", "list", "port"),
+		s("--format=csv", "--no-headings", "--columns=name,external_ids", "list", "bridge", "br0"),
+		s("--format=json", "--columns=name,tag,trunks", "list", "port", "p2"),
+		s("--format=json", "--pretty", "--columns=name,other_config", "list", "port", "p2"),
+		s("--format=html", "--columns=_uuid,name,tag", "list", "port", "p2"),
+		s("--data=json", "--columns=name,tag,other_config", "list", "port", "p2"),
+		s("--data=bare", "--columns=name,trunks,other_config", "list", "port", "p2"),
+		s("--format=bogus", "list", "port"),
+		s("--data=bogus", "list", "port"),
+		s("--oneline", "get", "bridge", "br0", "name", "--", "list-br"),
+		// create / destroy / --id references.
+		nw("create", "QoS", "type=linux-htb", "other_config:max-rate=1000000"),
+		sorted(vsctltest.Blocks, "--columns=type,other_config", "list", "qos"),
+		nw("--id=@q", "create", "qos", "type=linux-hfsc", "--", "set", "port", "p2", "qos=@q"),
+		s("get", "qos", "p2", "type"),
+		nw("create", "Queue", "other_config:min-rate=1"),
+		nw("set", "port", "p2", "qos=@nosuch"),
+		nw("--id=q", "create", "qos", "type=x"),
+		nw("--id=@a", "create", "qos", "type=x", "--", "--id=@a", "create", "qos", "type=y"),
+		nw("--id=@m", "create", "mirror", "name=m1"),
+		nw("--", "--id=@b", "get", "bridge", "br0", "--", "set", "bridge", "@b", "stp_enable=false"),
+		nw("destroy", "qos", "nosuch"),
+		nw("--if-exists", "destroy", "qos", "nosuch"),
+		nw("--all", "destroy", "qos", "x"),
+		nw("--all", "--if-exists", "destroy", "qos"),
+		nw("clear", "port", "p2", "qos", "--", "--all", "destroy", "qos"),
+		s("list", "qos"),
+		nw("--id=@b", "create", "Bridge", "name=br0", "--", "add", "Open_vSwitch", ".", "bridges", "@b"),
+		s("wait-until", "bridge", "br0", "name=br0"),
+		s("wait-until", "bridge", "br0", "name"),
+		// Controllers, managers, fail mode, SSL.
+		nw("set-controller", "br0", "tcp:1.2.3.4:6653", "ptcp:6633"),
+		s("get-controller", "br0"),
+		s("get-controller", "fake5"),
+		nw("set-controller", "fake5", "tcp:1.2.3.4"),
+		sorted(vsctltest.Tree, "show"),
+		nw("del-controller", "br0"),
+		s("get-controller", "br0"),
+		nw("set-fail-mode", "br0", "secure"),
+		nw("set-fail-mode", "br0", "bogus"),
+		s("get-fail-mode", "br0"),
+		s("get-fail-mode", "fake5"),
+		nw("del-fail-mode", "br0"),
+		s("get-fail-mode", "br0"),
+		nw("--inactivity-probe=3000", "set-manager", "ptcp:6640", "tcp:1.1.1.1:6640"),
+		s("get-manager"),
+		s("--columns=target,inactivity_probe", "find", "manager", "target=ptcp\\:6640"),
+		nw("del-manager"),
+		s("get-manager"),
+		s("get-ssl"),
+		nw("del-ssl"),
+		nw("emer-reset"),
+		sorted(vsctltest.Tree, "show"),
+		// Parse errors.
+		s(),
+		s("--"),
+		s("nosuchcommand"),
+		s("--bogus-option", "list-br"),
+		s("--db"),
+		s("--no-wait=x", "list-br"),
+		s("--if-exists", "list-br"),
+		s("--if-exists", "--if-exists", "del-br", "x"),
+		s("list-br", "extra"),
+		s("list-br", "--", "--if-exists"),
+		s("add-br"),
+		s("del-port", "a", "b", "c"),
+		s("del-port", "a", "b", "--if-exists"),
+		s("--timeout=0", "list-br"),
+		s("--timeout=x", "list-br"),
+		s("get", "bridge", "br0", "--id=@x"),
+		s("--id", "get", "bridge", "br0"),
+		s("--no-wait", "--dry-run", "add-br", "drybr"),
+		s("list-br"),
+		// Deleting bridges.
+		nw("del-br", "fake5"),
+		nw("del-br", "nosuch"),
+		nw("--if-exists", "del-br", "nosuch"),
+		nw("del-br", "br0"),
+		sorted(vsctltest.Tree, "show"),
+		s("list", "port"),
+	}
+	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}
