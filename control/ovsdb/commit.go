@@ -51,6 +51,9 @@ func (x *txn) commit() *Error {
 		}
 	}
 	x.db.runHooks(c)
+	if fj, ok := x.db.journal.(*FileJournal); ok {
+		fj.afterCommit()
+	}
 	return nil
 }
 
