@@ -12,7 +12,7 @@ import (
 func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "appctl" {
-		os.Exit(appctl(args[1:]))
+		os.Exit(appctl(args[1:], os.Stdout, os.Stderr))
 	}
 	env := vsctl.DefaultEnv()
 	env.Argv0 = os.Args[0]
