@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gvswitch/bond"
 	"gvswitch/fdb"
 )
 
@@ -62,11 +63,13 @@ type PortConfig struct {
 	Name string
 	// Port is the port's interface, or nil for a bond.
 	Port Port
-	// Members are a bond's interfaces (bridge member numbers are their
-	// indexes); Bond must be set with them.
+	// Members are a bond's interfaces, indexed by the member indexes
+	// Bond.SetMember returned (nil for an unused index); Bond must be set
+	// with them.
 	Members []Port
-	// Bond is the bond logic of a bond port (see bond.go).
-	Bond Bond
+	// Bond is the bond logic of a bond port; the pipeline calls its hot
+	// path (RxVerdict, TxHash, TxMember, Account) per packet.
+	Bond *bond.Bond
 	// VLANMode, Tag (valid when HasTag) and Trunks are the Port columns
 	// vlan_mode, tag and trunks.
 	VLANMode VLANMode
@@ -156,13 +159,12 @@ func (t *txTarget) send(worker int, pkts []*Packet) {
 	l.unlock()
 }
 
-// bridgePort is what lives as long as the port: identity, devices, capture
-// and counters. Its VLAN policy is in the snapshot.
+// bridgePort is what lives as long as the port: identity, capture and
+// counters. Its configuration and devices are in the snapshot.
 type bridgePort struct {
 	no      uint32
 	name    string
-	targets []*txTarget // one, or one per bond member
-	bond    Bond
+	devs    map[Port]*txTarget // control plane only: keeps tx locks across reconfiguration
 	capture atomic.Pointer[Capture]
 	cnt     struct {
 		vlan, reserved, bond, errors, mtu, nobuf, slow atomic.Uint64
@@ -171,9 +173,11 @@ type bridgePort struct {
 
 // portView is a port as one snapshot sees it.
 type portView struct {
-	bp  *bridgePort
-	cfg PortConfig
-	pol vlanPolicy
+	bp      *bridgePort
+	cfg     PortConfig
+	pol     vlanPolicy
+	targets []*txTarget // the port, or one per bond member index (nil: none)
+	bond    *bond.Bond
 }
 
 // snapshot is an immutable version of the bridge's configuration that the
@@ -331,23 +335,16 @@ func (b *Bridge) AddPort(no uint32, cfg PortConfig) error {
 	if _, ok := b.ports[no]; ok {
 		return fmt.Errorf("bridge %s: port %s: number %d: %w", b.name, cfg.Name, no, ErrPortExists)
 	}
-	bp := &bridgePort{no: no, name: cfg.Name, bond: cfg.Bond}
-	if cfg.Port != nil {
-		bp.targets = []*txTarget{{port: cfg.Port}}
-	} else {
-		for _, m := range cfg.Members {
-			bp.targets = append(bp.targets, &txTarget{port: m})
-		}
-	}
+	bp := &bridgePort{no: no, name: cfg.Name, devs: map[Port]*txTarget{}}
 	b.ports[no] = bp
 	b.publishLocked(map[uint32]PortConfig{no: cfg})
 	return nil
 }
 
-// SetPortConfig changes a port's VLAN configuration (vlan_mode, tag,
-// trunks); the devices (Port, Members, Bond) must be the same as when it
-// was added. Learned addresses of the port are flushed, as OVS does when a
-// port's VLAN configuration changes.
+// SetPortConfig changes a port's configuration: VLANs (vlan_mode, tag,
+// trunks) or devices (a bond's members come and go). When it returns, no
+// worker uses a device the new configuration dropped. Learned addresses of
+// the port are flushed when its VLAN configuration changed, as OVS does.
 func (b *Bridge) SetPortConfig(no uint32, cfg PortConfig) error {
 	if _, err := checkPortConfig(&cfg); err != nil {
 		return fmt.Errorf("bridge %s: %w", b.name, err)
@@ -359,15 +356,15 @@ func (b *Bridge) SetPortConfig(no uint32, cfg PortConfig) error {
 		return fmt.Errorf("bridge %s: port %d: %w", b.name, no, ErrNoPort)
 	}
 	old := b.snap.Load().ports[b.snap.Load().index(no)].cfg
-	if old.Port != cfg.Port || !slices.Equal(old.Members, cfg.Members) || old.Bond != cfg.Bond {
-		b.mu.Unlock()
-		return fmt.Errorf("bridge %s: port %s: devices changed (remove and add the port): %w", b.name, bp.name, ErrBadPort)
-	}
+	vlanChanged := old.VLANMode != cfg.VLANMode || old.HasTag != cfg.HasTag ||
+		old.Tag != cfg.Tag || !slices.Equal(old.Trunks, cfg.Trunks)
 	bp.name = cfg.Name
 	b.publishLocked(map[uint32]PortConfig{no: cfg})
 	b.mu.Unlock()
 	b.waitQuiescent()
-	b.fdb.FlushPort(no)
+	if vlanChanged {
+		b.fdb.FlushPort(no)
+	}
 	return nil
 }
 
@@ -462,7 +459,24 @@ func (b *Bridge) publishLocked(changed map[uint32]PortConfig) {
 			cfg = old.ports[old.index(no)].cfg
 		}
 		pol, _ := checkPortConfig(&cfg) // checked by the caller
-		s.ports = append(s.ports, portView{bp: bp, cfg: cfg, pol: pol})
+		pv := portView{bp: bp, cfg: cfg, pol: pol, bond: cfg.Bond}
+		devs := cfg.Members
+		if cfg.Port != nil {
+			devs = []Port{cfg.Port}
+		}
+		keep := make(map[Port]*txTarget, len(devs))
+		for _, d := range devs {
+			var t *txTarget
+			if d != nil {
+				if t = bp.devs[d]; t == nil {
+					t = &txTarget{port: d}
+				}
+				keep[d] = t
+			}
+			pv.targets = append(pv.targets, t)
+		}
+		bp.devs = keep
+		s.ports = append(s.ports, pv)
 		if no == LocalPort {
 			s.local = int16(len(s.ports))
 		} else {
@@ -505,11 +519,12 @@ func (b *Bridge) Inject(no uint32, member int, frame []byte) error {
 	if i < 0 {
 		return fmt.Errorf("bridge %s: inject on port %d: %w", b.name, no, ErrNoPort)
 	}
-	bp := s.ports[i].bp
+	pv := &s.ports[i]
+	bp := pv.bp
 	if member < 0 {
 		member = 0
 	}
-	if member >= len(bp.targets) {
+	if member >= len(pv.targets) || pv.targets[member] == nil {
 		return fmt.Errorf("bridge %s: inject on port %d member %d: %w", b.name, no, member, ErrNoPort)
 	}
 	pk := b.pool.Get()
@@ -527,7 +542,7 @@ func (b *Bridge) Inject(no uint32, member int, frame []byte) error {
 	if c := bp.capture.Load(); c != nil {
 		c.record(one[:], CaptureTx, time.Now().UnixNano())
 	}
-	bp.targets[member].send(0, one[:])
+	pv.targets[member].send(0, one[:])
 	return nil
 }
 

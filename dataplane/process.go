@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gvswitch/bond"
 	"gvswitch/fdb"
 )
 
@@ -151,10 +152,14 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 			continue
 		}
 		multicast := dst&(1<<40) != 0
-		if bp.bond != nil && !bp.bond.RxAccept(member, multicast) {
-			nBond++
-			w.cache.Put(p)
-			continue
+		verdict := bond.Accept
+		if pv.bond != nil {
+			// Loop prevention (OVS bond_check_admissibility).
+			if verdict = pv.bond.RxVerdict(member, multicast); verdict == bond.Drop {
+				nBond++
+				w.cache.Put(p)
+				continue
+			}
 		}
 		vlan, ok := pv.pol.input(vid)
 		if !ok {
@@ -163,7 +168,8 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 			continue
 		}
 		learn := !s.anyFlood || !s.floodVLANs.has(vlan)
-		if bp.bond != nil && bp.bond.LearnedElsewhereCheck() {
+		if verdict == bond.AcceptIfNotMoved {
+			// balance-slb: our own frame back from the upstream switch.
 			if lp, ok := b.fdb.Lookup(vlan, src); ok && lp != inPort {
 				nBond++
 				w.cache.Put(p)
@@ -184,7 +190,7 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 					continue
 				}
 				if oi := s.index(op); oi >= 0 && s.ports[oi].pol.carries(vlan) {
-					w.output(s, oi, p, vlan, tagged, src)
+					w.output(s, oi, p, vlan, tagged)
 					continue
 				}
 			} else {
@@ -212,9 +218,9 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 				nNoBuf++
 				continue
 			}
-			w.output(s, int(oi), c, vlan, tagged, src)
+			w.output(s, int(oi), c, vlan, tagged)
 		}
-		w.output(s, int(w.flood[last]), p, vlan, tagged, src)
+		w.output(s, int(w.flood[last]), p, vlan, tagged)
 	}
 	w.flush(s)
 	if nErr|nRes|nVLAN|nBond != 0 {
@@ -237,7 +243,7 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 
 // output applies port oi's egress VLAN to p (tagged says whether p carries
 // vlan's tag now) and queues it on the port's batch.
-func (w *worker) output(s *snapshot, oi int, p *Packet, vlan uint16, tagged bool, src [6]byte) {
+func (w *worker) output(s *snapshot, oi int, p *Packet, vlan uint16, tagged bool) {
 	pv := &s.ports[oi]
 	want := pv.pol.outputTagged(vlan)
 	switch {
@@ -258,10 +264,10 @@ func (w *worker) output(s *snapshot, oi int, p *Packet, vlan uint16, tagged bool
 	}
 	ob := &w.outs[oi]
 	m, h := int16(0), uint32(0)
-	if bd := pv.bp.bond; bd != nil {
-		h = bd.TxHash(p.Data(), src, vlan)
+	if bd := pv.bond; bd != nil {
+		h = bd.TxHash(p.Data(), vlan)
 		mi := bd.TxMember(h)
-		if mi < 0 || mi >= len(pv.bp.targets) {
+		if mi < 0 || mi >= len(pv.targets) || pv.targets[mi] == nil {
 			w.cache.Put(p) // no usable member: the bond is down
 			return
 		}
@@ -295,8 +301,12 @@ func (w *worker) flushPort(s *snapshot, oi int) {
 	if len(ob.pkts) == 0 {
 		return
 	}
-	bp := s.ports[oi].bp
-	for ti, t := range bp.targets {
+	pv := &s.ports[oi]
+	bp := pv.bp
+	for ti, t := range pv.targets {
+		if t == nil {
+			continue
+		}
 		mtu := t.port.MTU()
 		send := w.sendv[:0]
 		var mtuDrops uint64
@@ -310,8 +320,8 @@ func (w *worker) flushPort(s *snapshot, oi int) {
 				w.cache.Put(p)
 				continue
 			}
-			if bp.bond != nil {
-				bp.bond.Account(ob.hash[i], p.Len())
+			if pv.bond != nil {
+				pv.bond.Account(ob.hash[i], p.Len())
 			}
 			send = append(send, p)
 		}
