@@ -329,3 +329,44 @@ func TestCommandsMatchOVSVsctl(t *testing.T) {
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
+
+// TestWaitMatchesOVSVsctl runs modifying commands without --no-wait with a
+// stand-in switch daemon: both clients must wait for cur_cfg and report
+// interfaces the switch failed to set up the same way.
+func TestWaitMatchesOVSVsctl(t *testing.T) {
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
+	vsctltest.FakeSwitch(t, ovs, a)
+	vsctltest.FakeSwitch(t, ovs, b)
+	bin := buildCtl(t)
+	want := vsctltest.Exec(ovs, a.DB())
+	got := vsctltest.Exec(bin, b.DB(), "GVS_LOGDIR=/var/log/openvswitch")
+	steps := []vsctltest.Step{
+		s("--timeout=20", "init"),
+		s("--timeout=20", "add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"),
+		s("--timeout=20", "add-bond", "br0", "bond0", "a0", "a1", "trunks=11,300-304", "--", "add-port", "br0", "c0", "tag=300"),
+		s("--timeout=20", "add-port", "br0", "bad0"),
+		s("--timeout=20", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "br0", "vnet0", "tag=300",
+			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`),
+		s("--timeout=20", "--may-exist", "add-br", "br0"),
+		s("--timeout=20", "del-port", "bad0"),
+		s("--timeout=20", "set", "Open_vSwitch", ".", "ovs_version=3.1.0", "db_version=8.3.1"),
+		sorted(vsctltest.Tree, "show"),
+		s("get", "interface", "vnet0", "ofport"),
+	}
+	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
+}
+
+// TestTimeoutMatchesOVSVsctl: with no switch daemon a waiting command
+// commits, then dies of SIGALRM at --timeout like ovs-vsctl (status 142).
+func TestTimeoutMatchesOVSVsctl(t *testing.T) {
+	want, got := clients(t)
+	steps := []vsctltest.Step{
+		s("--no-wait", "init"),
+		s("--timeout=1", "add-br", "br0"),
+		s("list-br"),
+		s("--timeout=1", "list-br"),
+	}
+	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
+}

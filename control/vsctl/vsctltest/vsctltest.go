@@ -252,3 +252,48 @@ func Compare(t *testing.T, want, got Client, steps []Step, progs ...string) {
 		}
 	}
 }
+
+// FakeSwitch plays the part of the switch daemon for clients that wait
+// for it (no --no-wait): every 50 ms it gives each new Interface an
+// ofport (or ofport -1 and an error when its name starts with "bad") and
+// then copies Open_vSwitch.next_cfg to cur_cfg, using the real ovs-vsctl
+// at ovsVsctl. It stops at test cleanup.
+func FakeSwitch(t testing.TB, ovsVsctl string, s *Server) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	run := func(args ...string) string {
+		out, _ := exec.Command(ovsVsctl, append([]string{"--db=" + s.DB(), "--no-wait"}, args...)...).Output()
+		return strings.TrimSpace(string(out))
+	}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			cfg := strings.Fields(run("--if-exists", "get", "Open_vSwitch", ".", "next_cfg", "cur_cfg"))
+			if len(cfg) != 2 || cfg[0] == cfg[1] {
+				continue
+			}
+			args := []string{}
+			for _, line := range strings.Split(run("--bare", "--columns=_uuid,name", "find", "Interface", "ofport=[]"), "\n\n") {
+				f := strings.Fields(line)
+				if len(f) != 2 {
+					continue
+				}
+				if strings.HasPrefix(f[1], "bad") {
+					args = append(args, "--", "set", "Interface", f[0], "ofport=-1",
+						fmt.Sprintf("error=\"could not open network device %s (No such device)\"", f[1]))
+				} else {
+					args = append(args, "--", "set", "Interface", f[0], "ofport=1")
+				}
+			}
+			args = append(args, "--", "set", "Open_vSwitch", ".", "cur_cfg="+cfg[0])
+			run(args...)
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
