@@ -1,0 +1,146 @@
+package dataplane_test
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"gvswitch/dataplane"
+	"gvswitch/dataplane/memport"
+)
+
+// TestReconfigureUnderTraffic: two workers forward between ports 1 and 2
+// while the control plane keeps adding, reconfiguring and removing port 3.
+// Traffic between 1 and 2 never stops, and a removed port is never used
+// after RemovePort returned (the caller closes it right away).
+func TestReconfigureUnderTraffic(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	p1 := r.add(1, dataplane.PortConfig{})
+	p2 := r.add(2, dataplane.PortConfig{})
+	// Discarding sinks so the pool never runs dry.
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var forwarded [3]atomic.Uint64
+	for w, in := range []uint32{1, 2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := r.ports[in]
+			other := p2
+			if in == 2 {
+				other = p1
+			}
+			f := frame(broadcast, hostMAC(byte(in)), 0, 0, 0x0800, 64)
+			frames := [][]byte{f, f, f, f, f, f, f, f}
+			pkts := make([]*dataplane.Packet, 32)
+			for !stop.Load() {
+				src.Feed(0, frames...)
+				n := src.RxBurst(0, pkts)
+				r.br.Process(w+1, in, -1, pkts[:n])
+				forwarded[in].Add(uint64(len(other.Take())))
+			}
+		}()
+	}
+	var afterClose uint64
+	deadline := time.Now().Add(300 * time.Millisecond)
+	rounds := 0
+	for time.Now().Before(deadline) {
+		before := forwarded[1].Load() + forwarded[2].Load()
+		p3 := memport.New("p3", r.pool, memport.Options{Discard: true})
+		if err := r.br.AddPort(3, dataplane.PortConfig{Name: "p3", Port: p3}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.br.SetPortConfig(3, dataplane.PortConfig{Name: "p3", Port: p3, Tag: 9, HasTag: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.br.SetPortConfig(3, dataplane.PortConfig{Name: "p3", Port: p3}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+		if _, err := r.br.RemovePort(3); err != nil {
+			t.Fatal(err)
+		}
+		p3.Close()
+		time.Sleep(time.Millisecond)
+		afterClose += p3.UsedAfterClose()
+		if forwarded[1].Load()+forwarded[2].Load() == before {
+			time.Sleep(20 * time.Millisecond)
+			if forwarded[1].Load()+forwarded[2].Load() == before {
+				t.Fatal("traffic between ports 1 and 2 stopped during reconfiguration")
+			}
+		}
+		rounds++
+	}
+	stop.Store(true)
+	wg.Wait()
+	if afterClose != 0 {
+		t.Fatalf("a removed port was transmitted on %d times after RemovePort returned", afterClose)
+	}
+	if forwarded[1].Load() == 0 || forwarded[2].Load() == 0 || rounds < 3 {
+		t.Fatalf("forwarded %d/%d in %d rounds", forwarded[1].Load(), forwarded[2].Load(), rounds)
+	}
+}
+
+func TestCapturePcap(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	r.add(1, dataplane.PortConfig{Tag: 10, HasTag: true})
+	r.add(2, dataplane.PortConfig{})
+	c := dataplane.NewCapture(dataplane.CaptureOptions{Records: 8})
+	if err := r.br.SetCapture(2, c); err != nil {
+		t.Fatal(err)
+	}
+	in := frame(broadcast, hostMAC(2), 0, 0, 0x0806, 60)
+	r.send(2, in)                                               // rx on port 2
+	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 100)) // tx on port 2, tagged
+	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 100))
+	var buf bytes.Buffer
+	n, err := c.WritePcap(context.Background(), &buf, 3, time.Millisecond)
+	if err != nil || n != 3 {
+		t.Fatalf("WritePcap wrote %d: %v", n, err)
+	}
+	rd, err := pcapgo.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	for {
+		d, ci, err := rd.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if ci.Length != len(d) {
+			t.Fatalf("orig len %d, cap len %d", ci.Length, len(d))
+		}
+		got = append(got, d)
+	}
+	if len(got) != 3 || !bytes.Equal(got[0], in) || len(got[1]) != 104 {
+		t.Fatalf("pcap has %d frames; first equal=%v; second %d bytes", len(got), len(got) > 0 && bytes.Equal(got[0], in), len(got[1]))
+	}
+	if tp, vid := tagOf(got[1]); tp != 0x8100 || vid != 10 {
+		t.Fatal("tx capture is not the frame as sent (tagged)")
+	}
+	// A full buffer drops and counts; detaching stops the copying.
+	for range 10 {
+		r.send(2, in)
+	}
+	if c.Dropped() != 2 {
+		t.Fatalf("dropped %d, want 2", c.Dropped())
+	}
+	r.br.SetCapture(2, nil)
+	before := c.Captured()
+	r.send(2, in)
+	if c.Captured() != before {
+		t.Fatal("capture continued after detach")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	c.Drain(func(dataplane.CapturedFrame) {})
+	if _, err := c.WritePcap(ctx, &buf, 1, time.Millisecond); err == nil {
+		t.Fatal("WritePcap returned without frames or error")
+	}
+}
