@@ -182,6 +182,14 @@ func (q *Queue) Broken() string {
 	return ""
 }
 
+// MarkBroken stops the queue from touching guest memory again, for a
+// reason found outside it (a memory fault). Safe from any goroutine.
+func (q *Queue) MarkBroken(reason string) {
+	if q.broken.CompareAndSwap(nil, &reason) {
+		q.stats.Errors.Add(1)
+	}
+}
+
 // fail marks the queue broken. Only the first reason is kept.
 func (q *Queue) fail(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)

@@ -93,3 +93,19 @@ func (s *Stats) flush(b *burstStats) {
 		}
 	}
 }
+
+// Reset zeroes the counters. Only call it while no queue adds to them.
+func (s *Stats) Reset() {
+	s.Packets.Store(0)
+	s.Bytes.Store(0)
+	s.Dropped.Store(0)
+	s.Errors.Store(0)
+	s.Broadcast.Store(0)
+	s.Multicast.Store(0)
+	for i := range s.Sizes {
+		s.Sizes[i].Store(0)
+	}
+	s.Notifications.Store(0)
+	s.IOTLBHits.Store(0)
+	s.IOTLBMisses.Store(0)
+}
