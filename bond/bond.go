@@ -176,6 +176,7 @@ type Bond struct {
 	rr            int    // round-robin cursor for unassigned buckets
 	enabledMask   uint64 // enabled members at the last publish
 	recircID      uint32
+	reg           *Registry // the registry holding the bond, if any
 }
 
 // New creates a bond with no members.
@@ -220,7 +221,17 @@ func (b *Bond) Reconfigure(cfg Config, now time.Time) error {
 		cfg.AllMembersActive = false
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	reg := b.reg
+	err := b.reconfigure(cfg, now)
+	b.mu.Unlock()
+	if reg != nil && err == nil {
+		// A mode change gives or takes the recirculation ID.
+		reg.Reassign(b)
+	}
+	return err
+}
+
+func (b *Bond) reconfigure(cfg Config, now time.Time) error {
 	if cfg.LACP != nil {
 		lc := *cfg.LACP
 		lc.Name = cfg.Name

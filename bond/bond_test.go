@@ -627,3 +627,68 @@ func TestRemoveMember(t *testing.T) {
 		}
 	}
 }
+
+func TestReconfigureModeRecirc(t *testing.T) {
+	reg := &Registry{}
+	b := mustBond(t, Config{Name: "bond0"}, t0)
+	reg.Add(b)
+	addMember(t, b, "p0", "02:00:00:00:00:10", 1, t0)
+	if got := reg.List(); !strings.Contains(got, "bond0\tactive-backup\t0\t") {
+		t.Errorf("list %q", got)
+	}
+	if err := b.Reconfigure(Config{Name: "bond0", Mode: BalanceSLB, RebalanceInterval: DefaultRebalanceInterval}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.List(); !strings.Contains(got, "bond0\tbalance-slb\t1\t") {
+		t.Errorf("after mode change: %q", got)
+	}
+	if b.TxMember(9) != 0 {
+		t.Error("balance-slb with one member must use it")
+	}
+	if err := b.Reconfigure(Config{Name: "bond0", LACP: &lacp.Config{}}, t0); err == nil {
+		t.Error("zero LACP system ID accepted")
+	}
+}
+
+// The hot path runs in PMD goroutines while the control goroutine changes
+// the bond; run with -race.
+func TestConcurrentHotPath(t *testing.T) {
+	b := mustBond(t, Config{Name: "bond0", Mode: BalanceSLB, RebalanceInterval: DefaultRebalanceInterval}, t0)
+	p0 := addMember(t, b, "p0", "02:00:00:00:00:10", 1, t0)
+	addMember(t, b, "p1", "02:00:00:00:00:11", 2, t0)
+	stop := make(chan struct{})
+	done := make(chan int)
+	for g := 0; g < 2; g++ {
+		go func() {
+			n := 0
+			f := make([]byte, 64)
+			for {
+				select {
+				case <-stop:
+					done <- n
+					return
+				default:
+				}
+				f[11] = byte(n)
+				h := b.TxHash(f, 1)
+				if m := b.TxMember(h); m >= 0 {
+					b.Account(h, 64)
+				}
+				if b.RxAccept(n&1, n&2 != 0) {
+					n++
+				}
+				n++
+			}
+		}()
+	}
+	now := t0
+	for i := 0; i < 200; i++ {
+		now = now.Add(100 * time.Millisecond)
+		b.SetCarrier(p0, i%2 == 0, now)
+		b.Run(now.Add(time.Duration(i) * time.Second))
+		_ = b.AppendShow(nil, now)
+	}
+	close(stop)
+	<-done
+	<-done
+}

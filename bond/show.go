@@ -111,11 +111,15 @@ func (r *Registry) Add(b *Bond) error {
 	}
 	r.bonds = append(r.bonds, b)
 	r.assignRecirc(b)
+	b.mu.Lock()
+	b.reg = r
+	b.mu.Unlock()
 	return nil
 }
 
 // Reassign gives b a recirculation ID after a mode change if it now
-// balances, or takes it away if it became active-backup.
+// balances, or takes it away if it became active-backup. Reconfigure calls
+// it for a registered bond.
 func (r *Registry) Reassign(b *Bond) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -140,6 +144,9 @@ func (r *Registry) Remove(name string) {
 	for i, b := range r.bonds {
 		if b.Name() == name {
 			r.bonds = append(r.bonds[:i], r.bonds[i+1:]...)
+			b.mu.Lock()
+			b.reg = nil
+			b.mu.Unlock()
 			return
 		}
 	}
