@@ -302,6 +302,7 @@ func checkConstraints(base *BaseType, a Atom) error {
 
 // ParseAtom parses a single atom in ovs-vsctl syntax (a key or a map value).
 func ParseAtom(base *BaseType, s string, syms Symbols) (Atom, error) {
+	s = cutNUL(s)
 	a, _, _, err := parseAtom(base, s, syms, false)
 	return a, err
 }
@@ -342,6 +343,7 @@ func typeEnglish(t *Type) string {
 // spaces, optionally in [] (sets) or {} (maps), integer ranges "a-b" in
 // integer sets. The result is sorted and checked against t's size limits.
 func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
+	s = cutNUL(s)
 	isMap := t.IsMap()
 	d := Datum{}
 	if isMap {
@@ -464,4 +466,13 @@ func cString(c byte) string {
 		return ""
 	}
 	return string([]byte{c})
+}
+
+// cutNUL ends s at its first NUL byte: command-line arguments are C
+// strings, so nothing after a NUL can reach ovs-vsctl's parser.
+func cutNUL(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
