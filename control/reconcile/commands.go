@@ -85,8 +85,10 @@ func dpifType(f *iface) string {
 	return f.typ
 }
 
-// lookupStats are the datapath's hit/missed counters; without flow
-// caching every forwarded packet is a hit.
+// lookupStats are the datapath's hit/missed counters.
 func (d *Daemon) lookupStats() (hit, missed uint64) {
+	if b, ok := d.dp.(*bridgeDatapath); ok {
+		return b.lookupStats()
+	}
 	return 0, 0
 }

@@ -56,6 +56,10 @@ type Options struct {
 	Rundir string
 	// StatsInterval is how often statistics are written (5 s if zero).
 	StatsInterval time.Duration
+	// NoDataplane runs without packet memory, bridges or PMDs: ports
+	// are opened and reported but nothing forwards (for tests of the
+	// database side).
+	NoDataplane bool
 }
 
 // Daemon applies the database configuration and reports status back.
@@ -65,13 +69,14 @@ type Daemon struct {
 
 	// mu guards the state below against unixctl handlers; the run loop
 	// is the only writer.
-	mu       sync.Mutex
-	db       replica
-	ovsUUID  ovsdb.UUID
-	bridges  map[string]*bridge
-	ifaces   map[ovsdb.UUID]*iface
-	nextODP  int
-	startErr error
+	mu      sync.Mutex
+	db      replica
+	ovsUUID ovsdb.UUID
+	bridges map[string]*bridge
+	ports   map[ovsdb.UUID]*port
+	ifaces  map[ovsdb.UUID]*iface
+	nextODP int
+	dp      datapath
 }
 
 type bridge struct {
@@ -84,7 +89,9 @@ type bridge struct {
 
 // iface is one Interface row as the dataplane has it.
 type iface struct {
-	uuid   ovsdb.UUID
+	uuid        ovsdb.UUID
+	otherConfig map[string]string // Interface other_config (lacp-*, pmd-rxq-affinity)
+	affinity    string            // other_config:pmd-rxq-affinity
 	name   string
 	typ    string
 	bridge string
@@ -101,9 +108,22 @@ func New(opts Options) *Daemon {
 	if opts.StatsInterval == 0 {
 		opts.StatsInterval = 5 * time.Second
 	}
-	d := &Daemon{opts: opts, bridges: map[string]*bridge{}, ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1}
+	d := &Daemon{opts: opts, bridges: map[string]*bridge{}, ports: map[ovsdb.UUID]*port{},
+		ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1}
+	var bdp *bridgeDatapath
+	if opts.NoDataplane {
+		d.dp = nullDatapath{}
+	} else {
+		bdp = newBridgeDatapath(d)
+		d.dp = bdp
+	}
 	if opts.Unixctl != nil {
 		d.registerCommands(opts.Unixctl)
+		if bdp != nil {
+			if err := bdp.registerCommands(opts.Unixctl); err != nil {
+				log.Err("registering datapath commands: %v", err)
+			}
+		}
 	}
 	return d
 }
@@ -158,6 +178,10 @@ func (d *Daemon) runSession(ctx context.Context) error {
 	}
 	stats := time.NewTicker(d.opts.StatsInterval)
 	defer stats.Stop()
+	// The slow path of bonds (LACP runs every second with lacp-time=fast)
+	// and MAC ageing.
+	fast := time.NewTicker(100 * time.Millisecond)
+	defer fast.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -171,6 +195,10 @@ func (d *Daemon) runSession(ctx context.Context) error {
 			}
 			d.mu.Unlock()
 			if err := d.reconfigure(); err != nil {
+				return err
+			}
+		case <-fast.C:
+			if err := d.runSlowPath(); err != nil {
 				return err
 			}
 		case <-stats.C:
@@ -303,38 +331,61 @@ type desiredIface struct {
 	port   string
 }
 
-// desired walks Open_vSwitch → Bridge → Port → Interface as ovs-vswitchd
-// does; rows not reachable from the root are ignored.
-func (d *Daemon) desired() (map[string]ovsdb.UUID, map[ovsdb.UUID]desiredIface) {
-	brs := map[string]ovsdb.UUID{}
-	ifs := map[ovsdb.UUID]desiredIface{}
+// desiredPort is one Port the configuration asks for.
+type desiredPort struct {
+	uuid   ovsdb.UUID
+	row    ovsdb.Row
+	bridge string
+	ifaces []ovsdb.UUID
+}
+
+// config is the configuration reachable from the root row, walked
+// Open_vSwitch → Bridge → Port → Interface as ovs-vswitchd does; rows not
+// reachable are ignored. A name used twice is taken once.
+type config struct {
+	bridges map[string]ovsdb.UUID
+	ports   map[ovsdb.UUID]desiredPort
+	ifaces  map[ovsdb.UUID]desiredIface
+}
+
+func (d *Daemon) desired() config {
+	c := config{bridges: map[string]ovsdb.UUID{}, ports: map[ovsdb.UUID]desiredPort{}, ifaces: map[ovsdb.UUID]desiredIface{}}
 	_, root := d.ovsRow()
 	if root == nil {
-		return brs, ifs
+		return c
 	}
+	portNames := map[string]bool{}
+	ifNames := map[string]bool{}
 	for _, bu := range root["bridges"].UUIDs() {
 		br := d.db["Bridge"][bu]
 		if br == nil {
 			continue
 		}
 		bname := str(br["name"])
-		if _, dup := brs[bname]; dup {
+		if _, dup := c.bridges[bname]; dup {
 			continue
 		}
-		brs[bname] = bu
+		c.bridges[bname] = bu
 		for _, pu := range br["ports"].UUIDs() {
 			p := d.db["Port"][pu]
-			if p == nil {
+			if p == nil || portNames[str(p["name"])] {
 				continue
 			}
+			portNames[str(p["name"])] = true
+			dp := desiredPort{uuid: pu, row: p, bridge: bname}
 			for _, iu := range p["interfaces"].UUIDs() {
-				if r := d.db["Interface"][iu]; r != nil {
-					ifs[iu] = desiredIface{uuid: iu, row: r, bridge: bname, port: str(p["name"])}
+				r := d.db["Interface"][iu]
+				if r == nil || ifNames[str(r["name"])] {
+					continue
 				}
+				ifNames[str(r["name"])] = true
+				c.ifaces[iu] = desiredIface{uuid: iu, row: r, bridge: bname, port: str(p["name"])}
+				dp.ifaces = append(dp.ifaces, iu)
 			}
+			c.ports[pu] = dp
 		}
 	}
-	return brs, ifs
+	return c
 }
 
 func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
@@ -351,7 +402,7 @@ func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
 	if c.Type == "" {
 		c.Type = "system"
 	}
-	key := fmt.Sprintf("%s|%s|%v|%v|%d|%s", c.Bridge, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
+	key := fmt.Sprintf("%s|%s|%s|%v|%v|%d|%s", c.Name, c.Bridge, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
 	return c, key
 }
 
@@ -365,69 +416,129 @@ func sortedMap(m map[string]string) string {
 }
 
 // reconfigure applies the difference between the replica and the running
-// state, then writes ofports, errors and cur_cfg in one transaction.
+// state, then writes ofports, errors and cur_cfg in one transaction. Only
+// what changed is touched: other ports keep forwarding throughout.
 func (d *Daemon) reconfigure() error {
 	d.mu.Lock()
-	brs, want := d.desired()
+	c := d.desired()
+	_, root := d.ovsRow()
+	if err := d.dp.configure(root["other_config"].StringMap()); err != nil {
+		log.Warn("%v", err)
+	}
 	changed := false
-	// Remove interfaces that are gone or whose configuration changed:
-	// only those are touched.
+	// Interfaces that are gone or whose configuration changed are
+	// closed; their ports leave the bridge first.
+	closing := map[ovsdb.UUID]bool{}
 	for u, f := range d.ifaces {
-		di, ok := want[u]
-		if ok {
-			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && str(di.row["name"]) == f.name {
+		if di, ok := c.ifaces[u]; ok {
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey {
 				f.port = di.port
 				continue
 			}
 		}
-		d.closeIface(f)
+		closing[u] = true
+	}
+	for u, p := range d.ports {
+		dp, ok := c.ports[u]
+		if ok && p.bridge == dp.bridge && p.memberKey == memberKey(dp) && !p.usesAny(closing) {
+			continue
+		}
+		d.detach(p)
+		delete(d.ports, u)
+		changed = true
+	}
+	for u := range closing {
+		d.closeIface(d.ifaces[u])
 		delete(d.ifaces, u)
 		changed = true
 	}
 	for name := range d.bridges {
-		if _, ok := brs[name]; !ok {
+		if _, ok := c.bridges[name]; !ok {
+			d.dp.delBridge(name)
 			log.Info("bridge %s: deleted", name)
 			delete(d.bridges, name)
 			changed = true
 		}
 	}
-	for name, bu := range brs {
+	for name, bu := range c.bridges {
+		row := d.db["Bridge"][bu]
 		if d.bridges[name] == nil {
-			row := d.db["Bridge"][bu]
-			d.bridges[name] = &bridge{name: name, uuid: bu, dpType: str(row["datapath_type"]), ofports: map[int]ovsdb.UUID{}}
+			if err := d.dp.addBridge(name, row); err != nil {
+				log.Err("bridge %s: %v", name, err)
+				continue
+			}
+			d.bridges[name] = &bridge{name: name, uuid: bu, ofports: map[int]ovsdb.UUID{}}
 			log.Info("bridge %s: added", name)
 			changed = true
+		} else {
+			d.dp.configureBridge(name, row)
 		}
 		d.bridges[name].uuid = bu
+		d.bridges[name].dpType = str(row["datapath_type"])
 	}
 	// Open new interfaces, in name order so that ofports are assigned
 	// deterministically.
 	var adds []desiredIface
-	for u, di := range want {
-		if d.ifaces[u] == nil {
+	for u, di := range c.ifaces {
+		if d.ifaces[u] == nil && d.bridges[di.bridge] != nil {
 			adds = append(adds, di)
 		}
 	}
 	sort.Slice(adds, func(i, j int) bool { return str(adds[i].row["name"]) < str(adds[j].row["name"]) })
+	pool, perr := d.dp.pool()
 	d.mu.Unlock()
 
 	// Opening a port may take time (sockets, netlink): do it unlocked.
 	opened := make([]*iface, 0, len(adds))
 	for _, di := range adds {
-		opened = append(opened, d.openIface(di))
+		opened = append(opened, d.openIface(di, pool, perr))
 	}
 
 	d.mu.Lock()
 	for _, f := range opened {
 		d.ifaces[f.uuid] = f
-		d.assignOfport(f, want[f.uuid].row)
+		d.assignOfport(f, c.ifaces[f.uuid].row)
 		changed = true
+	}
+	// Ports: attach new ones, update the VLAN settings of the others.
+	for u, dp := range c.ports {
+		if d.bridges[dp.bridge] == nil {
+			continue
+		}
+		p := d.ports[u]
+		if p == nil {
+			p = &port{uuid: u, name: str(dp.row["name"]), bridge: dp.bridge, memberKey: memberKey(dp)}
+			for _, iu := range dp.ifaces {
+				if f := d.ifaces[iu]; f != nil && f.dp != nil {
+					p.members = append(p.members, f)
+				}
+			}
+			sort.Slice(p.members, func(i, j int) bool { return p.members[i].name < p.members[j].name })
+			d.ports[u] = p
+			changed = true
+			p.vlanKey = vlanKey(dp.row)
+			if len(p.members) > 0 {
+				if err := d.dp.attach(p, dp.row); err != nil {
+					log.Err("port %s: %v", p.name, err)
+				}
+			}
+			continue
+		}
+		p.name = str(dp.row["name"])
+		if k := vlanKey(dp.row); k != p.vlanKey {
+			p.vlanKey = k
+			changed = true
+			if p.attached {
+				if err := d.dp.reconfigurePort(p, dp.row); err != nil {
+					log.Err("port %s: %v", p.name, err)
+				}
+			}
+		}
 	}
 	if changed {
 		covReconfigure.Inc()
 	}
-	ops := d.statusOps(want, true)
-	_, root := d.ovsRow()
+	ops := d.statusOps(true)
 	next := integer(root["next_cfg"])
 	if integer(root["cur_cfg"]) != next {
 		ops = append(ops, updateOp("Open_vSwitch", d.ovsUUID, map[string]any{"cur_cfg": next}))
@@ -452,15 +563,69 @@ func (d *Daemon) reconfigure() error {
 	return nil
 }
 
+// port is one Port row as the bridge has it.
+type port struct {
+	uuid      ovsdb.UUID
+	name      string
+	bridge    string
+	memberKey string   // interfaces and bond settings; a change re-adds the port
+	vlanKey   string   // vlan_mode, tag, trunks; a change reconfigures it
+	members   []*iface // open interfaces, by name
+	no        uint32   // bridge port number while attached
+	attached  bool
+	// dpState is what the datapath keeps for the port (rx queues, bond).
+	dpState any
+}
+
+func (p *port) usesAny(ifs map[ovsdb.UUID]bool) bool {
+	for _, f := range p.members {
+		if ifs[f.uuid] {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Daemon) detach(p *port) {
+	if p.attached {
+		d.dp.detach(p)
+		p.attached = false
+	}
+}
+
+// memberKey identifies a port's devices: its interfaces and bond settings.
+func memberKey(dp desiredPort) string {
+	ids := make([]string, 0, len(dp.ifaces))
+	for _, u := range dp.ifaces {
+		ids = append(ids, u.String())
+	}
+	sort.Strings(ids)
+	r := dp.row
+	return fmt.Sprintf("%v|%s|%s|%d|%d|%v|%v", ids, str(r["bond_mode"]), str(r["lacp"]),
+		integer(r["bond_updelay"]), integer(r["bond_downdelay"]), sortedMap(r["other_config"].StringMap()), str(r["mac"]))
+}
+
+// vlanKey identifies a port's VLAN settings.
+func vlanKey(r ovsdb.Row) string {
+	return fmt.Sprintf("%s|%v|%v", str(r["vlan_mode"]), r["tag"].Keys, r["trunks"].Keys)
+}
+
 // openIface opens one interface's port, or records why it cannot be.
-func (d *Daemon) openIface(di desiredIface) *iface {
+func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error) *iface {
 	cfg, key := ifaceConfig(di, d.opts.Rundir)
-	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key}
+	cfg.Pool = pool
+	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key,
+		otherConfig: cfg.OtherConfig, affinity: cfg.OtherConfig["pmd-rxq-affinity"]}
 	covUpdatePort.Inc()
 	o, ok := opener(cfg.Type)
 	if !ok {
 		f.err = unsupportedError(cfg.Type)
 		log.Warn("%s: %s", cfg.Name, f.err)
+		return f
+	}
+	if poolErr != nil {
+		f.err = fmt.Sprintf("no packet memory: %v", poolErr)
+		log.Err("%s: %s", cfg.Name, f.err)
 		return f
 	}
 	p, err := o(cfg)
@@ -490,10 +655,19 @@ func (d *Daemon) closeIface(f *iface) {
 func (d *Daemon) closeAll() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for u, p := range d.ports {
+		d.detach(p)
+		delete(d.ports, u)
+	}
 	for u, f := range d.ifaces {
 		d.closeIface(f)
 		delete(d.ifaces, u)
 	}
+	for name := range d.bridges {
+		d.dp.delBridge(name)
+		delete(d.bridges, name)
+	}
+	d.dp.close()
 }
 
 // assignOfport gives f its OpenFlow port number as Open vSwitch does: the
@@ -540,7 +714,7 @@ func (d *Daemon) assignOfport(f *iface, row ovsdb.Row) {
 
 // statusOps returns updates for the Interface columns that differ from the
 // replica. withStats adds the statistics column.
-func (d *Daemon) statusOps(want map[ovsdb.UUID]desiredIface, withStats bool) []op {
+func (d *Daemon) statusOps(withStats bool) []op {
 	ids := make([]ovsdb.UUID, 0, len(d.ifaces))
 	for u := range d.ifaces {
 		ids = append(ids, u)
@@ -570,6 +744,9 @@ func (d *Daemon) statusOps(want map[ovsdb.UUID]desiredIface, withStats bool) []o
 		if len(set) > 0 {
 			ops = append(ops, updateOp("Interface", u, set))
 		}
+	}
+	for _, p := range d.ports {
+		ops = append(ops, d.portStatusOps(p)...)
 	}
 	return ops
 }
@@ -627,12 +804,38 @@ func statsMap(p dataplane.Port) ovsMap {
 	return intMapOf(m)
 }
 
+// runSlowPath runs the datapath's periodic work and writes bond status
+// changes (bond_active_slave, lacp_current) as soon as they happen.
+func (d *Daemon) runSlowPath() error {
+	d.mu.Lock()
+	d.dp.tick()
+	var ops []op
+	for _, p := range d.ports {
+		ops = append(ops, d.portStatusOps(p)...)
+	}
+	d.mu.Unlock()
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := d.sess.transact(DBName, ops); err != nil && errors.Is(err, ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// portStatusOps returns the Port-level status updates of p.
+func (d *Daemon) portStatusOps(p *port) []op {
+	if bdp, ok := d.dp.(*bridgeDatapath); ok {
+		return bdp.bondStatusOps(p)
+	}
+	return nil
+}
+
 // writeStats writes the periodic statistics and status (every ~5 s, as
 // ovs-vswitchd does).
 func (d *Daemon) writeStats() error {
 	d.mu.Lock()
-	_, want := d.desired()
-	ops := d.statusOps(want, true)
+	ops := d.statusOps(true)
 	d.mu.Unlock()
 	if len(ops) == 0 {
 		return nil

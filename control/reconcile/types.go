@@ -21,6 +21,9 @@ type IfaceConfig struct {
 	MTURequest  int               // Interface mtu_request, 0 when unset
 	MAC         string            // Interface mac, "" when unset
 	Rundir      string            // where server-mode sockets live (dpdkvhostuser)
+	// Pool is the switch's packet memory, for ports that receive into
+	// their own buffers.
+	Pool *dataplane.Pool
 }
 
 // Opener opens a port of one Interface type. The error text goes to the

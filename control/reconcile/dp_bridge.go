@@ -1,0 +1,497 @@
+package reconcile
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gvswitch/bond"
+	"gvswitch/control/ovsdb"
+	"gvswitch/control/unixctl"
+	"gvswitch/control/unixctl/vlog"
+	"gvswitch/dataplane"
+	"gvswitch/pmd"
+)
+
+// Packet memory defaults: without other_config:dpdk-socket-mem the switch
+// takes 64 MiB of ordinary pages (about 28k buffers), enough for a lab
+// host's kernel and vhost ports.
+const defaultArenaBytes = 64 << 20
+
+var dpLog = vlog.Module("dpif_netdev")
+
+// bridgeDatapath is the real datapath: one packet pool, dataplane.Bridge
+// per bridge, pmd.Manager polling the ports' rx queues.
+type bridgeDatapath struct {
+	d       *Daemon
+	other   map[string]string
+	arena   *dataplane.Arena
+	pkts    *dataplane.Pool
+	poolErr error
+	pmds    *pmd.Manager
+	pmdCfg  pmd.Config
+	bridges  map[string]*dataplane.Bridge
+	registry *bond.Registry
+	lastAge  time.Time
+}
+
+// portState is what bridgeDatapath keeps in port.dpState.
+type portState struct {
+	br   *dataplane.Bridge
+	rxqs []*pmd.Rxq
+	bond *bondState // nil for a plain port
+}
+
+func newBridgeDatapath(d *Daemon) *bridgeDatapath {
+	return &bridgeDatapath{d: d, bridges: map[string]*dataplane.Bridge{}, registry: &bond.Registry{}}
+}
+
+func (b *bridgeDatapath) configure(other map[string]string) error {
+	b.other = other
+	maxSleep, err := pmd.ParseMaxSleep(other["pmd-maxsleep"], other["pmd-maxsleep"] != "")
+	if err != nil {
+		return fmt.Errorf("pmd-maxsleep: %w", err)
+	}
+	cfg := pmd.Config{CPUMask: other["pmd-cpu-mask"], MaxSleep: maxSleep, Assign: other["pmd-rxq-assign"]}
+	if b.pmds == nil {
+		m, err := pmd.NewManager(cfg, pmd.Options{
+			Logger: vlog.Module("pmd").Slog(),
+			OnPanic: func(core int, q *pmd.Rxq, v any) {
+				name := "?"
+				if q != nil {
+					name = q.Port.Name()
+				}
+				dpLog.Err("PMD on core %d recovered from a panic while polling %s: %v", core, name, v)
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("starting PMD threads: %w", err)
+		}
+		b.pmds, b.pmdCfg = m, cfg
+		return nil
+	}
+	if cfg != b.pmdCfg {
+		if err := b.pmds.Configure(cfg); err != nil {
+			return fmt.Errorf("PMD configuration: %w", err)
+		}
+		b.pmdCfg = cfg
+		dpLog.Info("PMD configuration: pmd-cpu-mask=%q pmd-rxq-assign=%q pmd-maxsleep=%v", cfg.CPUMask, cfg.Assign, cfg.MaxSleep)
+	}
+	return nil
+}
+
+// pool creates the packet memory on first use, sized and placed by the
+// Open_vSwitch other_config keys dpdk-socket-mem (MB per NUMA node) and
+// dpdk-hugepage-dir, falling back to ordinary pages with a warning.
+// Changing them later needs a restart, as with Open vSwitch.
+func (b *bridgeDatapath) pool() (*dataplane.Pool, error) {
+	if b.pkts != nil || b.poolErr != nil {
+		return b.pkts, b.poolErr
+	}
+	size := defaultArenaBytes
+	opt := dataplane.ArenaOptions{Logger: vlog.Module("dpdk").Slog()}
+	if sm := b.other["dpdk-socket-mem"]; sm != "" {
+		n, err := dataplane.SocketMemBytes(sm)
+		if err != nil {
+			b.poolErr = err
+			return nil, err
+		}
+		if n > 0 {
+			size = n
+		}
+		opt.HugePages = true
+		opt.HugetlbfsDir = b.other["dpdk-hugepage-dir"]
+	}
+	a, err := dataplane.NewArena(size, opt)
+	if err != nil {
+		b.poolErr = fmt.Errorf("packet memory of %d MB: %w", size>>20, err)
+		return nil, b.poolErr
+	}
+	count := size / (dataplane.Headroom + dataplane.DefaultDataRoom + 64)
+	p, _, err := dataplane.NewPool("packets", a, 0, count, dataplane.DefaultDataRoom)
+	if err != nil {
+		a.Close()
+		b.poolErr = err
+		return nil, err
+	}
+	b.arena, b.pkts = a, p
+	dpLog.Info("packet memory: %d MB (%s pages), %d buffers", size>>20, map[bool]string{true: "huge", false: "ordinary"}[a.Huge()], count)
+	return p, nil
+}
+
+func bridgeConfig(name string, row ovsdb.Row, other map[string]string, p *dataplane.Pool) dataplane.BridgeConfig {
+	oc := row["other_config"].StringMap()
+	cfg := dataplane.BridgeConfig{Name: name, Pool: p, VLANLimit: 1}
+	if n, err := strconv.Atoi(oc["mac-table-size"]); err == nil && n > 0 {
+		cfg.MACTableSize = n
+	}
+	if n, err := strconv.Atoi(oc["mac-aging-time"]); err == nil && n > 0 {
+		cfg.MACAgingTime = time.Duration(n) * time.Second
+	}
+	if n, err := strconv.Atoi(other["vlan-limit"]); err == nil && n >= 0 {
+		cfg.VLANLimit = n
+	}
+	for _, k := range row["flood_vlans"].Keys {
+		if v, ok := k.(int64); ok {
+			cfg.FloodVLANs = append(cfg.FloodVLANs, uint16(v))
+		}
+	}
+	return cfg
+}
+
+func (b *bridgeDatapath) addBridge(name string, row ovsdb.Row) error {
+	p, err := b.pool()
+	if err != nil {
+		return err
+	}
+	if dt := str(row["datapath_type"]); dt != "" && dt != "netdev" && dt != "system" {
+		return fmt.Errorf("datapath_type %q: %w", dt, dataplane.ErrUnsupported)
+	}
+	br, err := dataplane.NewBridge(bridgeConfig(name, row, b.other, p))
+	if err != nil {
+		return err
+	}
+	b.bridges[name] = br
+	return nil
+}
+
+func (b *bridgeDatapath) configureBridge(name string, row ovsdb.Row) {
+	br := b.bridges[name]
+	if br == nil {
+		return
+	}
+	cfg := bridgeConfig(name, row, b.other, b.pkts)
+	if err := br.SetFloodVLANs(cfg.FloodVLANs); err != nil {
+		dpLog.Warn("bridge %s: flood_vlans: %v", name, err)
+	}
+	if err := br.SetVLANLimit(cfg.VLANLimit); err != nil {
+		dpLog.Warn("bridge %s: vlan-limit: %v", name, err)
+	}
+}
+
+func (b *bridgeDatapath) delBridge(name string) {
+	delete(b.bridges, name)
+}
+
+// portConfig is a Port row's VLAN settings for the bridge.
+func portConfig(p *port, row ovsdb.Row) (dataplane.PortConfig, error) {
+	mode, err := dataplane.ParseVLANMode(str(row["vlan_mode"]))
+	if err != nil {
+		return dataplane.PortConfig{}, err
+	}
+	cfg := dataplane.PortConfig{Name: p.name, VLANMode: mode}
+	if row["tag"].Len() > 0 {
+		cfg.Tag, cfg.HasTag = uint16(integer(row["tag"])), true
+	}
+	for _, k := range row["trunks"].Keys {
+		if v, ok := k.(int64); ok {
+			cfg.Trunks = append(cfg.Trunks, uint16(v))
+		}
+	}
+	return cfg, nil
+}
+
+func (b *bridgeDatapath) attach(p *port, row ovsdb.Row) error {
+	br := b.bridges[p.bridge]
+	if br == nil || b.pmds == nil {
+		return fmt.Errorf("bridge %s is not running", p.bridge)
+	}
+	cfg, err := portConfig(p, row)
+	if err != nil {
+		return err
+	}
+	if len(p.members) > 1 {
+		return b.attachBond(p, row, br, cfg)
+	}
+	f := p.members[0]
+	cfg.Port = f.dp
+	no := uint32(f.ofport)
+	if err := br.AddPort(no, cfg); err != nil {
+		return err
+	}
+	st := &portState{br: br}
+	st.rxqs = b.addRxqs(br, no, -1, f)
+	p.no, p.attached, p.dpState = no, true, st
+	return nil
+}
+
+// addRxqs hands the rx queues of one device to the PMDs, each burst going
+// to br.Process as coming from bridge port no (bond member member).
+func (b *bridgeDatapath) addRxqs(br *dataplane.Bridge, no uint32, member int, f *iface) []*pmd.Rxq {
+	aff := parseAffinity(f)
+	var qs []*pmd.Rxq
+	for q := 0; q < f.dp.NumRxQueues(); q++ {
+		rq := pmd.NewRxq(f.dp, q, func(t *pmd.Thread, _ *pmd.Rxq, pkts []*dataplane.Packet) {
+			br.Process(t.TxQueue(), no, member, pkts)
+		})
+		if c, ok := aff[q]; ok {
+			rq.Affinity = c
+		}
+		if err := b.pmds.AddRxq(rq); err != nil {
+			dpLog.Err("%s: rx queue %d: %v", f.name, q, err)
+			continue
+		}
+		qs = append(qs, rq)
+	}
+	return qs
+}
+
+// parseAffinity reads Interface other_config:pmd-rxq-affinity
+// ("QUEUE:CORE,..."); bad entries are logged and skipped.
+func parseAffinity(f *iface) map[int]int {
+	out := map[int]int{}
+	if f.affinity == "" {
+		return out
+	}
+	for _, e := range strings.Split(f.affinity, ",") {
+		q, c, ok := strings.Cut(strings.TrimSpace(e), ":")
+		qi, err1 := strconv.Atoi(q)
+		ci, err2 := strconv.Atoi(c)
+		if !ok || err1 != nil || err2 != nil || qi < 0 || ci < 0 {
+			dpLog.Warn("%s: bad pmd-rxq-affinity entry %q", f.name, e)
+			continue
+		}
+		out[qi] = ci
+	}
+	return out
+}
+
+func (b *bridgeDatapath) reconfigurePort(p *port, row ovsdb.Row) error {
+	st, ok := p.dpState.(*portState)
+	if !ok {
+		return nil
+	}
+	cfg, err := portConfig(p, row)
+	if err != nil {
+		return err
+	}
+	b.fillDevices(p, &cfg)
+	return st.br.SetPortConfig(p.no, cfg)
+}
+
+func (b *bridgeDatapath) detach(p *port) {
+	st, ok := p.dpState.(*portState)
+	if !ok {
+		return
+	}
+	for _, q := range st.rxqs {
+		b.pmds.RemoveRxq(q)
+	}
+	if _, err := st.br.RemovePort(p.no); err != nil {
+		dpLog.Warn("port %s: %v", p.name, err)
+	}
+	b.detachBond(p)
+	p.dpState = nil
+}
+
+func (b *bridgeDatapath) tick() {
+	now := time.Now()
+	if now.Sub(b.lastAge) >= time.Second {
+		for _, br := range b.bridges {
+			br.Expire()
+		}
+		b.lastAge = now
+	}
+	b.runBonds(now)
+}
+
+func (b *bridgeDatapath) close() {
+	if b.pmds != nil {
+		b.pmds.Close()
+		b.pmds = nil
+	}
+	b.bridges = map[string]*dataplane.Bridge{}
+	// The arena stays mapped: ports closed above may still hold
+	// buffers in flight until the process exits.
+}
+
+// registerCommands adds the bridge and PMD commands.
+func (b *bridgeDatapath) registerCommands(s *unixctl.Server) error {
+	cmds := []struct {
+		name, usage string
+		min, max    int
+		fn          unixctl.Handler
+	}{
+		{"fdb/show", "bridge", 1, 1, b.fdbShow},
+		{"fdb/flush", "[bridge]", 0, 1, b.fdbFlush},
+		{"fdb/stats-show", "bridge", 1, 1, b.fdbStats},
+		{"dpif-netdev/pmd-stats-show", "[-pmd core] [dp]", 0, 3, b.pmdStats},
+		{"dpif-netdev/pmd-stats-clear", "[-pmd core] [dp]", 0, 3, b.pmdStatsClear},
+		{"dpif-netdev/pmd-rxq-show", "[-pmd core] [-secs secs] [dp]", 0, 5, b.pmdRxqs},
+		{"dpif-netdev/pmd-perf-show", "[-nh] [-it iter-history-len] [-ms ms-history-len] [-pmd core] [dp]", 0, 8, b.pmdPerf},
+		{"dpif-netdev/pmd-rxq-rebalance", "[dp]", 0, 1, b.pmdRebalance},
+	}
+	for _, c := range cmds {
+		if err := s.Register(c.name, c.usage, c.min, c.max, c.fn); err != nil {
+			return err
+		}
+	}
+	return b.registerBondCommands(s)
+}
+
+// withBridge runs fn on the named bridge under the daemon's lock.
+func (b *bridgeDatapath) withBridge(name string, fn func(*dataplane.Bridge) (string, error)) (string, error) {
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	br := b.bridges[name]
+	if br == nil {
+		return "", errNoSuchBridge
+	}
+	return fn(br)
+}
+
+var errNoSuchBridge = unixctlError("no such bridge")
+
+// unixctlError is a command error whose text ovs-appctl prints as is.
+type unixctlError string
+
+func (e unixctlError) Error() string { return string(e) }
+
+func (b *bridgeDatapath) fdbShow(args []string) (string, error) {
+	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+		var buf bytes.Buffer
+		err := br.WriteFDBShow(&buf)
+		return buf.String(), err
+	})
+}
+
+func (b *bridgeDatapath) fdbStats(args []string) (string, error) {
+	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+		var buf bytes.Buffer
+		err := br.WriteFDBStats(&buf)
+		return buf.String(), err
+	})
+}
+
+func (b *bridgeDatapath) fdbFlush(args []string) (string, error) {
+	if len(args) == 1 {
+		return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+			br.FDB().Flush()
+			return "table successfully flushed\n", nil
+		})
+	}
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	for _, br := range b.bridges {
+		br.FDB().Flush()
+	}
+	return "table successfully flushed\n", nil
+}
+
+// checkDP refuses a datapath name other than ours, as dpif-netdev does.
+func checkDP(dp string) error {
+	if dp != "" && dp != "netdev@ovs-netdev" && dp != "ovs-netdev" {
+		return unixctlError("please specify an existing datapath")
+	}
+	return nil
+}
+
+func (b *bridgeDatapath) pmdManager() (*pmd.Manager, error) {
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	if b.pmds == nil {
+		return nil, unixctlError("datapath not running")
+	}
+	return b.pmds, nil
+}
+
+func (b *bridgeDatapath) pmdStats(args []string) (string, error) {
+	f, dp := pmd.ParseArgs(args, false)
+	if err := checkDP(dp); err != nil {
+		return "", err
+	}
+	m, err := b.pmdManager()
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	err = m.WriteStats(&buf, f)
+	return buf.String(), err
+}
+
+func (b *bridgeDatapath) pmdStatsClear(args []string) (string, error) {
+	f, dp := pmd.ParseArgs(args, false)
+	if err := checkDP(dp); err != nil {
+		return "", err
+	}
+	m, err := b.pmdManager()
+	if err != nil {
+		return "", err
+	}
+	m.ClearStats(f)
+	return "", nil
+}
+
+func (b *bridgeDatapath) pmdRxqs(args []string) (string, error) {
+	f, dp := pmd.ParseArgs(args, true)
+	if err := checkDP(dp); err != nil {
+		return "", err
+	}
+	m, err := b.pmdManager()
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	err = m.WriteRxqs(&buf, f)
+	return buf.String(), err
+}
+
+func (b *bridgeDatapath) pmdPerf(args []string) (string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-nh":
+		case "-it", "-ms":
+			i++ // history lengths: gvswitch keeps no per-iteration history
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	f, dp := pmd.ParseArgs(rest, false)
+	if err := checkDP(dp); err != nil {
+		return "", err
+	}
+	m, err := b.pmdManager()
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	err = m.WritePerf(&buf, f)
+	return buf.String(), err
+}
+
+func (b *bridgeDatapath) pmdRebalance(args []string) (string, error) {
+	if len(args) == 1 {
+		if err := checkDP(args[0]); err != nil {
+			return "", err
+		}
+	}
+	m, err := b.pmdManager()
+	if err != nil {
+		return "", err
+	}
+	m.Rebalance()
+	return "pmd rxq rebalance requested.\n", nil
+}
+
+// lookupStats sums the bridges' hit/missed counters for dpif/show.
+func (b *bridgeDatapath) lookupStats() (hit, missed uint64) {
+	for _, br := range b.bridges {
+		h, m := br.LookupStats()
+		hit += h
+		missed += m
+	}
+	return hit, missed
+}
+
+// fillDevices puts the port's devices (as attached) into cfg.
+func (b *bridgeDatapath) fillDevices(p *port, cfg *dataplane.PortConfig) {
+	if bs, ok := b.bondOf(p); ok {
+		cfg.Members = bs.devices
+		cfg.Bond = bs.bond
+		return
+	}
+	cfg.Port = p.members[0].dp
+}
