@@ -92,15 +92,15 @@ type iface struct {
 	uuid        ovsdb.UUID
 	otherConfig map[string]string // Interface other_config (lacp-*, pmd-rxq-affinity)
 	affinity    string            // other_config:pmd-rxq-affinity
-	name   string
-	typ    string
-	bridge string
-	port   string // Port row name
-	cfgKey string // what, if changed, reopens the port
-	ofport int    // -1 on error
-	odp    int
-	err    string
-	dp     dataplane.Port
+	name        string
+	typ         string
+	bridge      string
+	port        string // Port row name
+	cfgKey      string // what, if changed, reopens the port
+	ofport      int    // -1 on error
+	odp         int
+	err         string
+	dp          dataplane.Port
 }
 
 // New returns a Daemon; Run starts it.

@@ -35,7 +35,7 @@ type datapath interface {
 type nullDatapath struct{}
 
 func (nullDatapath) configure(map[string]string) error { return nil }
-func (nullDatapath) pool() (*dataplane.Pool, error)   { return nil, nil }
+func (nullDatapath) pool() (*dataplane.Pool, error)    { return nil, nil }
 func (nullDatapath) addBridge(string, ovsdb.Row) error { return nil }
 func (nullDatapath) configureBridge(string, ovsdb.Row) {}
 func (nullDatapath) delBridge(string)                  {}

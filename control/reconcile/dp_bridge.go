@@ -25,13 +25,13 @@ var dpLog = vlog.Module("dpif_netdev")
 // bridgeDatapath is the real datapath: one packet pool, dataplane.Bridge
 // per bridge, pmd.Manager polling the ports' rx queues.
 type bridgeDatapath struct {
-	d       *Daemon
-	other   map[string]string
-	arena   *dataplane.Arena
-	pkts    *dataplane.Pool
-	poolErr error
-	pmds    *pmd.Manager
-	pmdCfg  pmd.Config
+	d        *Daemon
+	other    map[string]string
+	arena    *dataplane.Arena
+	pkts     *dataplane.Pool
+	poolErr  error
+	pmds     *pmd.Manager
+	pmdCfg   pmd.Config
 	bridges  map[string]*dataplane.Bridge
 	registry *bond.Registry
 	lastAge  time.Time
