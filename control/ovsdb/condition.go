@@ -154,3 +154,41 @@ func excludes(d, sub Datum) bool {
 	}
 	return true
 }
+
+// Condition is a parsed "where" clause list (RFC 7047 5.1 <condition>s),
+// for monitor_cond and other users outside transactions.
+type Condition struct {
+	t       *table
+	clauses []clause
+}
+
+// ParseCondition parses a JSON array of conditions (decoded with
+// DecodeJSON) for a table of db. Named UUIDs are not allowed.
+func (db *Database) ParseCondition(tableName string, v any) (*Condition, error) {
+	t := db.tables[tableName]
+	if t == nil {
+		return nil, fmt.Errorf("%w %s", ErrUnknownTable, tableName)
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, syntaxError(v, "array of conditions expected")
+	}
+	c := &Condition{t: t}
+	for _, cv := range arr {
+		cl, err := parseClause(t, cv, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.clauses = append(c.clauses, cl)
+	}
+	return c, nil
+}
+
+// Match reports whether the row (fields indexed by ColumnSchema.Index)
+// satisfies every clause. A nil Condition matches everything.
+func (c *Condition) Match(uuid UUID, fields []Datum) bool {
+	if c == nil {
+		return true
+	}
+	return matchAll(c.clauses, &rowData{uuid: uuid, fields: fields})
+}
