@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -61,6 +62,15 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		meta.partial = vh.Flags&offload.FlagNeedsCsum != 0
 		if vh.GSOType&^offload.GSOECN != offload.GSONone && vh.GSOSize > 0 {
 			gt := vh.GSOType &^ offload.GSOECN
+			if (gt == offload.GSOTCPv4 || gt == offload.GSOTCPv6) && p.gsoCache != nil {
+				if pk := p.rxGSO(frame, meta, vh); pk != nil {
+					bytes += uint64(pk.Len())
+					pkts[n] = pk
+					n++
+					p.releaseRx()
+					continue
+				}
+			}
 			if (gt != offload.GSOTCPv4 && gt != offload.GSOTCPv6) || p.seg.Init(frame, int(vh.GSOSize)) != nil {
 				errs++ // UDP fragmentation offload is not produced by veths
 				p.releaseRx()
@@ -76,24 +86,12 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 			p.releaseRx()
 			continue
 		}
-		extra := 0
-		if meta.vlan {
-			extra = 4
-		}
-		room := pk.Room()
-		if len(frame)+extra > len(room) || len(frame) < 14 {
-			pk.Free()
+		extra := copyFrame(pk.Room(), frame, meta)
+		if extra < 0 {
+			p.rxCache.Put(pk)
 			errs++
 			p.releaseRx()
 			continue
-		}
-		if meta.vlan {
-			copy(room, frame[:12])
-			binary.BigEndian.PutUint16(room[12:], meta.tpid)
-			binary.BigEndian.PutUint16(room[14:], meta.tci)
-			copy(room[16:], frame[12:])
-		} else {
-			copy(room, frame)
 		}
 		pk.SetLen(len(frame) + extra)
 		if meta.partial {
@@ -119,6 +117,50 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		p.rxErrors.Add(errs)
 	}
 	return n
+}
+
+// rxGSO copies a whole GSO frame into a GSO pool buffer; nil when none is
+// free (the frame is then segmented into ordinary buffers).
+func (p *Port) rxGSO(frame []byte, meta segMeta, vh offload.VnetHdr) *dataplane.Packet {
+	pk := p.gsoCache.Get()
+	if pk == nil {
+		return nil
+	}
+	room := pk.Room()
+	extra := copyFrame(room, frame, meta)
+	if extra < 0 {
+		p.gsoCache.Put(pk)
+		return nil
+	}
+	pk.SetLen(len(frame) + extra)
+	if meta.partial {
+		pk.Offload = dataplane.OffloadCsumPartial
+		pk.CsumStart = vh.CsumStart + uint16(extra)
+		pk.CsumOffset = vh.CsumOffset
+	}
+	pk.GSOSize = vh.GSOSize
+	return pk
+}
+
+// copyFrame copies frame into room, putting a VLAN tag the kernel took
+// out back in; it returns the bytes added (0 or 4), -1 if room is short.
+func copyFrame(room, frame []byte, meta segMeta) int {
+	extra := 0
+	if meta.vlan {
+		extra = 4
+	}
+	if len(frame)+extra > len(room) || len(frame) < 14 {
+		return -1
+	}
+	if meta.vlan {
+		copy(room, frame[:12])
+		binary.BigEndian.PutUint16(room[12:], meta.tpid)
+		binary.BigEndian.PutUint16(room[14:], meta.tci)
+		copy(room[16:], frame[12:])
+	} else {
+		copy(room, frame)
+	}
+	return extra
 }
 
 // emitSegments cuts the GSO frame being segmented into pkts; it clears
@@ -174,7 +216,7 @@ func (p *Port) emitSegments(pkts []*dataplane.Packet, bytes, drops *uint64) int 
 // header carrying its offload metadata, kicks the kernel once, and frees
 // the packets. Packets that find the ring full are dropped and counted.
 func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
-	sent := 0
+	sent, pending := 0, 0
 	var bytes, drops uint64
 	for _, pk := range pkts {
 		off := p.txOff[p.txHead]
@@ -185,8 +227,23 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 			p.txErrors.Add(1)
 		}
 		data := pk.Data()
-		if txDataOff+offload.VnetHdrLen+len(data) > p.txFrame || len(data) < 14 {
+		if len(data) < 14 {
 			drops++
+			continue
+		}
+		if txDataOff+offload.VnetHdrLen+len(data) > p.txFrame {
+			// Too big for a slot: send what is queued in the ring
+			// first (keeping the order), then this one directly.
+			if pending > 0 {
+				p.kick()
+				pending = 0
+			}
+			if p.sendBig(pk) {
+				bytes += uint64(len(data))
+				sent++
+			} else {
+				drops++
+			}
 			continue
 		}
 		var vh offload.VnetHdr
@@ -209,11 +266,12 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		}
 		bytes += uint64(len(data))
 		sent++
+		pending++
+	}
+	if pending > 0 {
+		p.kick()
 	}
 	if sent > 0 {
-		// One kick sends every frame marked SEND_REQUEST. ENOBUFS/EAGAIN
-		// leave frames in the ring; the next kick sends them.
-		_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(p.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		p.txPackets.Add(uint64(sent))
 		p.txBytes.Add(bytes)
 	}
@@ -222,6 +280,33 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	}
 	p.txCache.PutBurst(pkts)
 	return sent
+}
+
+// kick asks the kernel to send every frame marked SEND_REQUEST. ENOBUFS or
+// EAGAIN leave frames in the ring; the next kick sends them.
+func (p *Port) kick() {
+	_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(p.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+}
+
+// sendBig writes one frame larger than a ring slot, behind a virtio-net
+// header built in its headroom.
+func (p *Port) sendBig(pk *dataplane.Packet) bool {
+	var vh offload.VnetHdr
+	if pk.Offload&dataplane.OffloadCsumPartial != 0 {
+		vh.Flags = offload.FlagNeedsCsum
+		vh.CsumStart, vh.CsumOffset = pk.CsumStart, pk.CsumOffset
+	}
+	if pk.GSOSize > 0 {
+		vh.GSOType, vh.GSOSize = gsoType(pk.Data()), pk.GSOSize
+	}
+	hdr := pk.Prepend(offload.VnetHdrLen)
+	if hdr == nil {
+		return false
+	}
+	vh.Encode(hdr)
+	b := pk.Data()
+	_, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(p.bigFd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return e == 0
 }
 
 // gsoType is the virtio GSO type of a TCP frame by its IP version.

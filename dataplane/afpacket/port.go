@@ -30,7 +30,18 @@ type Options struct {
 	// RxFrames is the number of receive ring slots, each big enough for
 	// a 64 KiB GSO frame; 0 means DefaultRxFrames.
 	RxFrames int
+	// GSOPool, if set, holds buffers of at least MaxGSOFrame bytes: a
+	// TCP GSO frame is then received whole into one of them, with
+	// Packet.GSOSize set, instead of being cut into MSS-sized packets.
+	// That is several times faster for TCP between kernel ports, but set
+	// it only when every port such a frame may reach carries GSO metadata
+	// (afpacket and tap do) or segments it itself (offload.Segmenter).
+	GSOPool *dataplane.Pool
 }
+
+// MaxGSOFrame is the largest GSO frame a kernel interface hands over
+// (gso_max_size 64 KiB plus Ethernet and VLAN headers).
+const MaxGSOFrame = 65536 + 256
 
 // Ring geometry. A receive slot holds the largest GSO frame a veth makes
 // (64 KiB) plus the ring and virtio-net headers.
@@ -69,6 +80,7 @@ type Port struct {
 
 	// Receive side, owned by the polling goroutine.
 	rxCache   *dataplane.PoolCache
+	gsoCache  *dataplane.PoolCache
 	rxOff     []int // offset of each rx slot in mem
 	rxHead    int
 	seg       offload.Segmenter
@@ -77,6 +89,7 @@ type Port struct {
 
 	// Transmit side, owned by the goroutine holding tx queue 0.
 	txCache  *dataplane.PoolCache
+	bigFd    int // plain socket for frames larger than a tx slot
 	txOff    []int
 	txHead   int
 	txFrame  int
@@ -120,7 +133,7 @@ func Open(name string, opt Options) (*Port, error) {
 		}
 		return nil, fmt.Errorf("afpacket %s: %w", name, err)
 	}
-	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, dataRoom: opt.Pool.DataRoom()}
+	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom()}
 	copy(p.mac[:], link.Attrs().HardwareAddr)
 	if opt.MTU > 0 && opt.MTU != link.Attrs().MTU {
 		if err := nl.LinkSetMTU(link, opt.MTU); err != nil {
@@ -137,6 +150,13 @@ func Open(name string, opt Options) (*Port, error) {
 	}
 	p.rxCache = opt.Pool.NewCache(0)
 	p.txCache = opt.Pool.NewCache(0)
+	if opt.GSOPool != nil {
+		if opt.GSOPool.DataRoom() < MaxGSOFrame {
+			p.Close()
+			return nil, fmt.Errorf("afpacket %s: GSO pool buffers hold %d bytes, need %d", name, opt.GSOPool.DataRoom(), MaxGSOFrame)
+		}
+		p.gsoCache = opt.GSOPool.NewCache(32)
+	}
 	return p, nil
 }
 
@@ -200,6 +220,20 @@ func (p *Port) openSocket(opt Options) error {
 	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: p.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
+		return fmt.Errorf("bind ifindex %d: %w", p.ifindex, err)
+	}
+	// Frames larger than a tx slot (GSO frames from another port) go out
+	// through a plain socket with one write each. Protocol 0: it never
+	// receives anything.
+	big, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return fmt.Errorf("socket(AF_PACKET): %w", err)
+	}
+	p.bigFd = big
+	if err := unix.SetsockoptInt(big, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fmt.Errorf("PACKET_VNET_HDR: %w", err)
+	}
+	if err := unix.Bind(big, &unix.SockaddrLinklayer{Ifindex: p.ifindex}); err != nil {
 		return fmt.Errorf("bind ifindex %d: %w", p.ifindex, err)
 	}
 	mreq := unix.PacketMreq{Ifindex: int32(p.ifindex), Type: unix.PACKET_MR_PROMISC}
@@ -313,6 +347,9 @@ func (p *Port) Close() error {
 			p.rxCache.Flush()
 			p.txCache.Flush()
 		}
+		if p.gsoCache != nil {
+			p.gsoCache.Flush()
+		}
 		if p.mem != nil {
 			if err := unix.Munmap(p.mem); err != nil {
 				p.closeErr = err
@@ -325,6 +362,10 @@ func (p *Port) Close() error {
 				p.closeErr = err
 			}
 			p.fd = -1
+		}
+		if p.bigFd >= 0 {
+			unix.Close(p.bigFd)
+			p.bigFd = -1
 		}
 		p.kmu.Unlock()
 		if p.nl != nil {
