@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gvswitch/internal/testenv"
+)
+
+// startSwitch runs gvswitchd in its own namespace, attached to a private
+// real ovsdb-server, and returns it with the namespace.
+func startSwitch(t *testing.T, name string) (*Daemon, string) {
+	t.Helper()
+	db := StartOVSDBServer(t)
+	ns := NewNetns(t, name)
+	d := StartDaemon(t, DaemonOptions{
+		Netns:     ns,
+		ExtraArgs: []string{"--db=unix:" + db.Sock},
+		Env:       []string{"OVS_RUNDIR=" + db.Dir},
+	})
+	d.DB = db.Sock
+	return d, ns
+}
+
+func mustVsctl(t *testing.T, d *Daemon, args ...string) string {
+	t.Helper()
+	r := d.Vsctl(t, append([]string{"--timeout=5"}, args...)...)
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("ovs-vsctl %v: %v\nlog:\n%s", args, r, d.Log())
+	}
+	if r.Elapsed > time.Second {
+		t.Errorf("ovs-vsctl %v took %v (cur_cfg not bumped promptly?)", args, r.Elapsed)
+	}
+	return r.Stdout
+}
+
+// Two hosts on access ports of VLAN 300 ping each other through gvswitchd;
+// a third on VLAN 301 cannot reach them; fdb/show and dpif/show say so.
+func TestAccessPortsForward(t *testing.T) {
+	testenv.NeedCommand(t, "ping", "ip")
+	d, sw := startSwitch(t, "fwd")
+	mustVsctl(t, d, "add-br", "br0")
+	hosts := []struct{ ns, ip string }{}
+	for i, tag := range []string{"300", "300", "301"} {
+		h := NewNetns(t, "fwdh"+string(rune('1'+i)))
+		port := "p" + string(rune('1'+i))
+		Veth(t, port, sw, "eth0", h)
+		ip := "10.30.0." + string(rune('1'+i))
+		Run(t, nil, "ip", "-n", h, "addr", "add", ip+"/24", "dev", "eth0")
+		mustVsctl(t, d, "add-port", "br0", port, "tag="+tag)
+		hosts = append(hosts, struct{ ns, ip string }{h, ip})
+	}
+	if r := Run(t, nil, "ip", "netns", "exec", hosts[0].ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", hosts[1].ip); r.Code != 0 {
+		out := d.Appctl(t, "dpif/show").Stdout
+		t.Fatalf("ping within VLAN 300 failed: %v\ndpif/show:\n%s\nlog:\n%s", r, out, d.Log())
+	}
+	if r := Run(t, nil, "ip", "netns", "exec", hosts[0].ns, "ping", "-c", "2", "-i", "0.2", "-W", "1", hosts[2].ip); r.Code == 0 {
+		t.Errorf("ping across VLANs 300→301 succeeded")
+	}
+	fdb := d.Appctl(t, "fdb/show", "br0")
+	if fdb.Code != 0 || !regexp.MustCompile(`(?m)^ +[12] +300  ([0-9a-f]{2}:){5}[0-9a-f]{2} +\d+$`).MatchString(fdb.Stdout) {
+		t.Errorf("fdb/show br0: %v", fdb)
+	}
+	dpif := d.Appctl(t, "dpif/show").Stdout
+	for _, want := range []string{"netdev@ovs-netdev: hit:", "  br0:\n", "    br0 65534/", ": (tap)\n", "    p1 1/", ": (system)\n"} {
+		if !strings.Contains(dpif, want) {
+			t.Errorf("dpif/show lacks %q:\n%s", want, dpif)
+		}
+	}
+	if r := d.Appctl(t, "fdb/show", "nosuch"); r.Code != 2 || !strings.HasPrefix(r.Stderr, "no such bridge\n") {
+		t.Errorf("fdb/show nosuch: %v", r)
+	}
+	if r := d.Appctl(t, "dpif-netdev/pmd-stats-show"); r.Code != 0 || !strings.Contains(r.Stdout, "packets received:") {
+		t.Errorf("pmd-stats-show: %v", r)
+	}
+	// Interface status written back.
+	got := mustVsctl(t, d, "get", "Interface", "p1", "ofport", "link_state", "admin_state")
+	if got != "1\nup\nup\n" {
+		t.Errorf("p1 status: %q", got)
+	}
+	// Changing p3's VLAN does not disturb p1–p2 traffic, and moves it.
+	mustVsctl(t, d, "set", "Port", "p3", "tag=300")
+	if r := Run(t, nil, "ip", "netns", "exec", hosts[0].ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", hosts[2].ip); r.Code != 0 {
+		t.Errorf("after moving p3 to VLAN 300: %v", r)
+	}
+}
+
+// The command libvirt runs when a guest on a vlan300 portgroup starts
+// (SCENARIOS.md section 4), with the real ovs-vsctl, --timeout=5 and no
+// --no-wait.
+func TestLibvirtAddPort(t *testing.T) {
+	d, sw := startSwitch(t, "virt")
+	mustVsctl(t, d, "add-br", "ovsbr0")
+	libvirt := func() Result {
+		return d.Vsctl(t, "--timeout=5", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "ovsbr0", "vnet0", "tag=300",
+			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`,
+			"--", "set", "Interface", "vnet0", `external-ids:iface-id="2a7d1c3e-5b9f-4e21-9c1a-7f3d2e8b6a41"`,
+			"--", "set", "Interface", "vnet0", `external-ids:vm-id="8c4f2b1a-3d6e-4f7a-9b2c-1e5d8a7f3c90"`,
+			"--", "set", "Interface", "vnet0", "external-ids:iface-status=active")
+	}
+	// No vnet0 device yet: what Open vSwitch prints (with-vswitchd/W4),
+	// exit status 0.
+	r := libvirt()
+	want := "ovs-vsctl: Error detected while setting up 'vnet0': could not open network device vnet0 (No such device).  See ovs-vswitchd log for details.\n" +
+		"ovs-vsctl: The default log directory is "
+	if r.Code != 0 || !strings.HasPrefix(r.Stderr, want) || r.Elapsed > time.Second {
+		t.Errorf("without a vnet0 device: %v (took %v)", r, r.Elapsed)
+	}
+	// With the tap present (libvirt creates it first): silent success.
+	Veth(t, "vnet0", sw, "vnet0p", sw)
+	r = libvirt()
+	if r.Code != 0 || r.Stderr != "" || r.Stdout != "" || r.Elapsed > time.Second {
+		t.Errorf("with vnet0: %v (took %v)\nlog:\n%s", r, r.Elapsed, d.Log())
+	}
+	got := mustVsctl(t, d, "get", "Interface", "vnet0", "ofport", "external_ids:attached-mac", "error")
+	if got != "1\n\"52:54:00:d4:25:2e\"\n[]\n" {
+		t.Errorf("vnet0 row: %q", got)
+	}
+	if got := mustVsctl(t, d, "get", "Port", "vnet0", "tag"); got != "300\n" {
+		t.Errorf("vnet0 tag: %q", got)
+	}
+}
