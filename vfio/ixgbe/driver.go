@@ -32,7 +32,8 @@ var (
 // package provides the real one; tests provide a device model.
 type Bus interface {
 	Registers() Registers
-	// MapDMA makes the arena reachable by the device at a.IOVA(off).
+	// MapDMA makes the arena reachable by the device at a.IOVA(off); it
+	// may change the arena's IOVA base (physical addresses with uio).
 	MapDMA(a *dataplane.Arena) error
 	UnmapDMA(a *dataplane.Arena) error
 	// SetBusMaster sets or clears the command register's bus master bit.
@@ -288,17 +289,19 @@ func (p *Port) allocate() error {
 		t.mask = o.TxDesc - 1
 		t.tailReg = txq(regTDT, i)
 	}
-	pool, _, err := dataplane.NewPool(p.name, a, off, count, p.dataRoom)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p.info.Addr, err)
-	}
-	p.pool = pool
+	// Map before carving the pool: with uio the mapping sets the arena's
+	// IOVA base (its physical address), which the pool's packets copy.
 	if err := p.bus.SetBusMaster(true); err != nil {
 		return fmt.Errorf("%s: enable bus mastering: %w", p.info.Addr, err)
 	}
 	if err := p.MapArena(a); err != nil {
 		return err
 	}
+	pool, _, err := dataplane.NewPool(p.name, a, off, count, p.dataRoom)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.info.Addr, err)
+	}
+	p.pool = pool
 	return nil
 }
 

@@ -53,6 +53,7 @@ type fakeDevice struct {
 	trace      []fakeOp
 	traceOn    bool
 	txSink     func(q int, frame []byte)
+	lazyTx     bool // TDT writes only store; runTx does the work later
 	txFrame    [16384]byte
 	txLen      int
 	dmaFaults  int
@@ -188,7 +189,9 @@ func (f *fakeDevice) Write32(off uint32, v uint32) {
 		f.regs[off/4] = v
 	case off >= regTDBAL && off < regTDBAL+128*0x40 && (off-regTDBAL)%0x40 == regTDT-regTDBAL:
 		f.regs[off/4] = v
-		f.transmit(int(off-regTDT) / 0x40)
+		if !f.lazyTx {
+			f.transmit(int(off-regTDT) / 0x40)
+		}
 	default:
 		f.regs[off/4] = v
 	}
@@ -284,6 +287,18 @@ func (f *fakeDevice) transmit(q int) {
 		head = (head + 1) % n
 	}
 	f.regs[txq(regTDH, q)/4] = uint32(head)
+}
+
+// runTx processes every queue's posted transmit descriptors, as the
+// device does on its own time.
+func (f *fakeDevice) runTx() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for q := 0; q < 128; q++ {
+		if f.regs[txq(regTDT, q)/4] != f.regs[txq(regTDH, q)/4] {
+			f.transmit(q)
+		}
+	}
 }
 
 // rssHash is the Toeplitz hash (7.1.2.8.1) of input under the key in
