@@ -52,6 +52,9 @@ type BridgeConfig struct {
 	// SlowPathSize is how many slow-protocol frames (LACP, Marker) may wait
 	// for the control plane (default 1024); more are dropped and counted.
 	SlowPathSize int
+	// DisableEMC turns off the per-worker exact-match cache in front of
+	// the FDB (for measurements).
+	DisableEMC bool
 	// Clock returns monotonic nanoseconds; default time since NewBridge.
 	// Read once per burst.
 	Clock func() int64

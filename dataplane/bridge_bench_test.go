@@ -17,11 +17,16 @@ func BenchmarkBridge(b *testing.B) {
 		ports int
 		learn bool
 		dst   [6]byte
+		noEMC bool
+		dsts  int // > 0: rotate over this many learned destinations
 	}{
-		{"learned", 2, true, hostMAC(2)},
-		{"unknown-dst", 2, false, hostMAC(2)},
-		{"learned-8ports", 8, true, hostMAC(2)},
-		{"broadcast-4ports", 4, false, broadcast},
+		{"learned", 2, true, hostMAC(2), false, 0},
+		{"learned-noemc", 2, true, hostMAC(2), true, 0},
+		{"unknown-dst", 2, false, hostMAC(2), false, 0},
+		{"learned-8ports", 8, true, hostMAC(2), false, 0},
+		{"learned-512dst", 2, true, hostMAC(2), false, 512},
+		{"learned-512dst-noemc", 2, true, hostMAC(2), true, 512},
+		{"broadcast-4ports", 4, false, broadcast, false, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			a, err := dataplane.NewArena(16384*2304, dataplane.ArenaOptions{})
@@ -33,7 +38,7 @@ func BenchmarkBridge(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			br, err := dataplane.NewBridge(dataplane.BridgeConfig{Name: "br0", Pool: pool})
+			br, err := dataplane.NewBridge(dataplane.BridgeConfig{Name: "br0", Pool: pool, DisableEMC: tc.noEMC})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -46,7 +51,11 @@ func BenchmarkBridge(b *testing.B) {
 			if tc.learn {
 				br.FDB().Learn(100, tc.dst, 2, br.Now())
 			}
+			for i := range tc.dsts {
+				br.FDB().Learn(100, [6]byte{0x52, 0x55, 0, 0, byte(i >> 8), byte(i)}, 2, br.Now())
+			}
 			tmpl := frame(tc.dst, hostMAC(1), 0, 0, 0x0800, 64)
+			k := 0
 			cache := pool.NewCache(0)
 			burst := make([]*dataplane.Packet, 32)
 			b.ReportAllocs()
@@ -55,6 +64,11 @@ func BenchmarkBridge(b *testing.B) {
 				n := cache.GetBurst(burst)
 				for _, p := range burst[:n] {
 					p.SetLen(copy(p.Room(), tmpl))
+					if tc.dsts > 0 {
+						d := p.Data()
+						d[0], d[1], d[4], d[5] = 0x52, 0x55, byte(k>>8), byte(k)
+						k = (k + 1) % tc.dsts
+					}
 				}
 				br.Process(1, 1, -1, burst[:n])
 			}
