@@ -95,7 +95,7 @@ func TestCapturePcap(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := frame(broadcast, hostMAC(2), 0, 0, 0x0806, 60)
-	r.send(2, in)                                               // rx on port 2
+	r.send(2, in)                                              // rx on port 2
 	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 100)) // tx on port 2, tagged
 	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 100))
 	var buf bytes.Buffer

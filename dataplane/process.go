@@ -90,6 +90,18 @@ func (b *Bridge) worker(id int) *worker {
 	return b.workers[id].Load()
 }
 
+// ReleaseWorker gives worker id's cached buffers back to the pool and
+// forgets its state; a PMD calls it when it stops (from its own goroutine,
+// or after it has stopped calling Process).
+func (b *Bridge) ReleaseWorker(id int) {
+	if uint(id) >= MaxWorkers {
+		return
+	}
+	if w := b.workers[id].Swap(nil); w != nil {
+		w.cache.Flush()
+	}
+}
+
 // prepare sizes the batches for snapshot s (allocates only after a
 // configuration change added ports).
 func (w *worker) prepare(s *snapshot) {
