@@ -174,12 +174,42 @@ func (h Host) Device(addr string) (Device, error) {
 			d.IOMMUGroup = n
 		}
 	}
-	if ents, err := os.ReadDir(filepath.Join(dir, "net")); err == nil {
-		for _, e := range ents {
-			d.Interfaces = append(d.Interfaces, e.Name())
-		}
-	}
+	d.Interfaces = findInterfaces(dir)
 	return d, nil
+}
+
+// findInterfaces lists the network interfaces of a device directory: the
+// entries of the first "net" directory below it, at any depth, without
+// following symlinks (virtio puts them under virtio<N>/net).
+func findInterfaces(dir string) []string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // /sys/bus/pci/devices/* are links into /sys/devices
+	}
+	var out []string
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || out != nil {
+			return filepath.SkipDir
+		}
+		if !e.IsDir() {
+			return nil
+		}
+		if e.Name() == "net" && p != dir {
+			ents, _ := os.ReadDir(p)
+			out = []string{}
+			for _, i := range ents {
+				out = append(out, i.Name())
+			}
+			return filepath.SkipAll
+		}
+		if strings.Count(strings.TrimPrefix(p, dir), "/") > 3 {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Devices lists every PCI device, in address order.
