@@ -42,10 +42,10 @@ type BridgeConfig struct {
 	MACTableSize int
 	// MACAgingTime is other_config:mac-aging-time (default 300 s).
 	MACAgingTime time.Duration
-	// VLANLimit is Open_vSwitch other_config:vlan-limit: how many VLAN
-	// headers (802.1Q 0x8100 or 802.1ad 0x88a8) are parsed; default 1, 0
-	// means no limit. The bridge switches on the outermost tag; with a
-	// limit of 1 an inner tag is payload.
+	// VLANLimit is Open_vSwitch other_config:vlan-limit (default 1, 0 =
+	// no limit). The bridge switches on the outermost tag (802.1Q 0x8100
+	// or 802.1ad 0x88a8) and treats inner tags as payload, as OVS does with
+	// the default; see the package documentation.
 	VLANLimit int
 	// FloodVLANs is Bridge flood_vlans: VLANs without MAC learning.
 	FloodVLANs []uint16
