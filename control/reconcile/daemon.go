@@ -246,16 +246,8 @@ func (d *Daemon) initOpenVSwitch() error {
 		set["system_type"] = typ
 		set["system_version"] = ver
 	}
-	oc := row["other_config"].StringMap()
-	if oc["dpdk-init"] == "true" || oc["dpdk-init"] == "try" {
-		// There is no DPDK in gvswitch: its own drivers serve the dpdk*
-		// types, so DPDK is reported as initialised for the tools that
-		// check it before adding dpdk ports.
-		set["dpdk_initialized"] = true
-		set["dpdk_version"] = "gvswitch (no DPDK)"
-	} else {
-		set["dpdk_initialized"] = false
-		set["dpdk_version"] = "none"
+	for k, v := range dpdkColumns(row) {
+		set[k] = v
 	}
 	ext := row["external_ids"].StringMap()
 	switch id := d.opts.SystemID; {
@@ -266,6 +258,18 @@ func (d *Daemon) initOpenVSwitch() error {
 	}
 	set["external_ids"] = mapOf(ext)
 	return d.sess.transact(DBName, []op{updateOp("Open_vSwitch", u, set)})
+}
+
+// dpdkColumns are Open_vSwitch dpdk_initialized and dpdk_version as
+// other_config:dpdk-init asks. There is no DPDK in gvswitch: its own
+// drivers serve the dpdk* types, so with dpdk-init=true|try "DPDK" is
+// reported initialised, for the tools that check before adding dpdk ports.
+func dpdkColumns(row ovsdb.Row) map[string]any {
+	switch row["other_config"].StringMap()["dpdk-init"] {
+	case "true", "try":
+		return map[string]any{"dpdk_initialized": true, "dpdk_version": "gvswitch (no DPDK)"}
+	}
+	return map[string]any{"dpdk_initialized": false, "dpdk_version": "none"}
 }
 
 // waitFor waits (up to 5 s) until cond holds on the replica.
@@ -539,9 +543,18 @@ func (d *Daemon) reconfigure() error {
 		covReconfigure.Inc()
 	}
 	ops := d.statusOps(true)
+	ovsSet := map[string]any{}
+	for k, v := range dpdkColumns(root) {
+		if fmt.Sprint(v) != datumText(root[k]) {
+			ovsSet[k] = v
+		}
+	}
 	next := integer(root["next_cfg"])
 	if integer(root["cur_cfg"]) != next {
-		ops = append(ops, updateOp("Open_vSwitch", d.ovsUUID, map[string]any{"cur_cfg": next}))
+		ovsSet["cur_cfg"] = next
+	}
+	if len(ovsSet) > 0 {
+		ops = append(ops, updateOp("Open_vSwitch", d.ovsUUID, ovsSet))
 	}
 	ops = append(ops, d.controllerOps()...)
 	d.mu.Unlock()

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 
 	"gvswitch/control/ovsdb"
@@ -107,4 +108,13 @@ func sameIntMap(m ovsMap, d ovsdb.Datum) bool {
 		}
 	}
 	return true
+}
+
+// datumText is a scalar column's value as fmt prints the Go value ("" when
+// empty), for comparing with what the daemon wants to write.
+func datumText(d ovsdb.Datum) string {
+	if len(d.Keys) == 0 {
+		return ""
+	}
+	return fmt.Sprint(d.Keys[0])
 }

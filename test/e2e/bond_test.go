@@ -193,11 +193,43 @@ func TestBondBalanceTCPWithOVSPartner(t *testing.T) {
 				t.Fatalf("ping over the bond: %v\n%s", r, l.dump(t))
 			}
 			if partnerLACP == "active" {
+				// Same configuration on both sides: same text, but for
+				// names, MACs and timers.
+				for _, cmd := range []string{"bond/show", "lacp/show"} {
+					ours := normalizeShow(l.d.Appctl(t, cmd, "bond0").Stdout)
+					theirs := normalizeShow(l.p.appctl(t, cmd, "bond1"))
+					if ours != theirs {
+						t.Errorf("%s differs from Open vSwitch's:\n--- ours\n%s--- OVS\n%s", cmd, ours, theirs)
+					}
+				}
 				l.iperf(t)
 				l.failover(t)
 			}
 		})
 	}
+}
+
+var (
+	macRE     = regexp.MustCompile(`([0-9a-f]{2}:){5}[0-9a-f]{2}`)
+	timerRE   = regexp.MustCompile(`next rebalance: -?\d+ ms`)
+	memberRE  = regexp.MustCompile(`\b[sp]([01])\b`)
+	bondRE    = regexp.MustCompile(`bond[01]`)
+	recircRE  = regexp.MustCompile(`Recirc-ID : \d+`)
+	activeRE  = regexp.MustCompile(`(?m)^  active member\n`)
+	activeMAC = regexp.MustCompile(`active member mac: MAC\(m[01]\)`)
+)
+
+// normalizeShow removes from bond/show or lacp/show what legitimately
+// differs between two ends of the same bond: names, MACs, the rebalance
+// countdown, recirculation IDs, and which member is the active one.
+func normalizeShow(s string) string {
+	s = macRE.ReplaceAllString(s, "MAC")
+	s = timerRE.ReplaceAllString(s, "next rebalance: N ms")
+	s = memberRE.ReplaceAllString(s, "m$1")
+	s = bondRE.ReplaceAllString(s, "bondN")
+	s = recircRE.ReplaceAllString(s, "Recirc-ID : N")
+	s = activeRE.ReplaceAllString(s, "")
+	return activeMAC.ReplaceAllString(s, "active member mac: MAC(mX)")
 }
 
 func (l *bondLab) iperf(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,19 +35,21 @@ var binary string
 // Binary returns the path of the gvswitchd built for this test run.
 func Binary() string { return binary }
 
-// Build compiles ./cmd/gvswitchd (and the other commands) into dir and
-// returns gvswitchd's path.
-func Build(dir string) (string, error) {
+// Build compiles ./cmd/gvswitchd into dir and returns its path.
+func Build(dir string) (string, error) { return BuildCommand(dir, "gvswitchd") }
+
+// BuildCommand compiles ./cmd/<name> into dir and returns its path.
+func BuildCommand(dir, name string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/...")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/"+name)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
 	}
-	return filepath.Join(dir, "gvswitchd"), nil
+	return filepath.Join(dir, name), nil
 }
 
 func repoRoot() (string, error) {
@@ -228,7 +231,8 @@ func StartDaemon(t testing.TB, o DaemonOptions) *Daemon {
 			if dropIn {
 				break
 			}
-			if _, err := os.Stat(d.DB); err == nil {
+			if c, err := net.Dial("unix", d.DB); err == nil {
+				c.Close()
 				break
 			}
 		}
@@ -257,6 +261,9 @@ func (d *Daemon) ctlPath() (string, error) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
 		return "", err
+	}
+	if d.cmd != nil && d.cmd.Process != nil && pid != d.cmd.Process.Pid {
+		return "", fmt.Errorf("pidfile holds pid %d, not ours (%d)", pid, d.cmd.Process.Pid)
 	}
 	p := filepath.Join(d.Rundir, fmt.Sprintf("gvswitchd.%d.ctl", pid))
 	if _, err := os.Stat(p); err != nil {
