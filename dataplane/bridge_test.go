@@ -387,3 +387,24 @@ func TestInject(t *testing.T) {
 		t.Fatalf("inject on unknown port: %v", err)
 	}
 }
+
+func TestInterfaceStatistics(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	r.add(1, dataplane.PortConfig{Tag: 3, HasTag: true})
+	p2 := r.add(2, dataplane.PortConfig{Tag: 3, HasTag: true})
+	p2.SetMTU(100)
+	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 64), frame(broadcast, hostMAC(1), 0, 0, 0x0800, 200),
+		frame(broadcast, hostMAC(1), 0x8100, 7, 0x0800, 64))
+	r.takeAll()
+	s1, err := r.br.InterfaceStatistics(1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := r.br.InterfaceStatistics(2, -1)
+	if s1["rx_packets"] != 3 || s1["rx_dropped"] != 1 || s2["tx_packets"] != 1 || s2["ovs_tx_mtu_exceeded_drops"] != 1 {
+		t.Fatalf("port 1 %v\nport 2 %v", s1, s2)
+	}
+	if _, err := r.br.InterfaceStatistics(9, -1); !errors.Is(err, dataplane.ErrNoPort) {
+		t.Fatalf("unknown port: %v", err)
+	}
+}
