@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gvswitch/control/jsonrpc"
+	"gvswitch/control/ovsdb"
 )
 
 // dbName is the database ovs-vsctl works on.
@@ -249,12 +250,19 @@ func (c *client) setColumns(r *Row, cols map[string]any, diff bool) {
 		if col == nil || !c.db.monitor[r.Table.Name][name] {
 			continue
 		}
-		d, err := DatumFromJSON(&col.Type, v, nil)
-		if err != nil {
-			continue
-		}
+		var d Datum
+		var err error
 		if diff {
+			// A diff may exceed the column's size limits (RFC 7047 does
+			// not bound it); decode it as an unlimited set or map.
+			dt := col.Type
+			dt.Min, dt.Max = 0, ovsdb.Unlimited
+			if d, err = ovsdb.DatumFromValue(&dt, v, nil); err != nil {
+				continue
+			}
 			d = applyDiff(&col.Type, r.Read(col), d)
+		} else if d, err = ovsdb.DatumFromValue(&col.Type, v, nil); err != nil {
+			continue
 		}
 		r.old[name] = d
 	}
@@ -264,15 +272,18 @@ func (c *client) setColumns(r *Row, cols map[string]any, diff bool) {
 // 4.1.14 of the ovsdb-server(7) extension): scalars are replaced, set
 // elements toggled, map pairs added, removed or replaced.
 func applyDiff(t *Type, old, diff Datum) Datum {
-	if t.Max == 1 && !t.IsMap() {
+	if t.Max == 1 && !isMap(t) {
 		return diff
 	}
 	out := old.Clone()
+	if isMap(t) && out.Values == nil {
+		out.Values = []Atom{}
+	}
 	for i, k := range diff.Keys {
-		j := out.Find(t.Key.Type, k)
-		if t.IsMap() {
+		j := find(out, k)
+		if isMap(t) {
 			if j >= 0 {
-				if compareAtom(t.Value.Type, out.Values[j], diff.Values[i]) == 0 {
+				if ovsdb.CompareAtoms(out.Values[j], diff.Values[i]) == 0 {
 					out.Keys = append(out.Keys[:j], out.Keys[j+1:]...)
 					out.Values = append(out.Values[:j], out.Values[j+1:]...)
 				} else {
@@ -289,7 +300,7 @@ func applyDiff(t *Type, old, diff Datum) Datum {
 			}
 			out.Keys = append(out.Keys, k)
 		}
-		sortDatum(t, &out)
+		sortDatum(&out)
 	}
 	return out
 }
@@ -351,4 +362,12 @@ func (c *client) applyV1(body json.RawMessage) {
 		}
 	}
 	c.seqno++
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(b)
 }

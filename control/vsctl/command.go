@@ -3,6 +3,7 @@ package vsctl
 import (
 	"errors"
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"math"
 	"sort"
 	"strings"
@@ -226,7 +227,7 @@ func (s *symtab) insert(name string) *symbol {
 func (s *symtab) Ref(name string, base *BaseType) string {
 	sym := s.insert(name)
 	if base.RefTable != "" {
-		if base.Weak {
+		if base.RefType == ovsdb.Weak {
 			sym.weakRef = true
 		} else {
 			sym.strongRef = true
@@ -291,7 +292,8 @@ func scoreMatch(name, s string) int {
 func getTable(s *Schema, name string) (*Table, error) {
 	var best []*Table
 	bestScore := 0
-	for _, t := range s.Tables {
+	for _, tn := range s.TableNames() {
+		t := s.Table(tn)
 		sc := scoreMatch(t.Name, name)
 		if sc > 0 && sc >= bestScore {
 			if sc > bestScore {

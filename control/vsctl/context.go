@@ -2,6 +2,8 @@ package vsctl
 
 import (
 	"strings"
+
+	"gvswitch/control/ovsdb"
 )
 
 // context is what a command runs with (like ctl_context + vsctl_context).
@@ -94,18 +96,18 @@ func (c *context) preParseColumnKeyValue(t *Table, arg string) error {
 	return err
 }
 
-func recordIDEquals(name Atom, typ AtomicType, id string) bool {
-	switch typ {
-	case String:
-		if name.Str == id {
+func recordIDEquals(name Atom, id string) bool {
+	switch x := name.(type) {
+	case string:
+		if x == id {
 			return true
 		}
-		return len(id) >= 4 && isUUID(name.Str) && strings.HasPrefix(name.Str, id)
-	case UUID:
-		return isUUID(id) && strings.EqualFold(name.Str, id)
-	case Integer:
+		return len(id) >= 4 && isUUID(x) && strings.HasPrefix(x, id)
+	case ovsdb.UUID:
+		return isUUID(id) && strings.EqualFold(x.String(), id)
+	case int64:
 		v, _ := parseInt(id)
-		return name.Int == v
+		return x == v
 	}
 	return false
 }
@@ -113,7 +115,7 @@ func recordIDEquals(name Atom, typ AtomicType, id string) bool {
 func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
 	it := c.schema().Table(id.table)
 	nc := it.Column(id.nameColumn)
-	if nc.Type.Key.Type == Integer {
+	if nc.Type.Key.Type == ovsdb.TypeInteger {
 		if record == "" || strings.Trim(record, "0123456789") != "" {
 			return nil, false
 		}
@@ -124,7 +126,7 @@ func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
 		if len(d.Keys) != 1 {
 			continue
 		}
-		if recordIDEquals(d.Keys[0], nc.Type.Key.Type, record) {
+		if recordIDEquals(d.Keys[0], record) {
 			if referrer != nil {
 				return nil, true
 			}
@@ -143,7 +145,7 @@ func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
 	if len(d.Keys) != 1 {
 		return nil, false
 	}
-	return c.db.Get(t, d.Keys[0].Str), false
+	return c.db.Get(t, atomUUID(d.Keys[0])), false
 }
 
 // getRow finds a record by UUID, ".", name or UUID prefix (ctl_get_row).

@@ -1,94 +1,63 @@
 package vsctl
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"gvswitch/control/ovsdb"
 )
 
-// Atom is one OVSDB atomic value. Which field is meaningful depends on the
-// AtomicType it is used with; a UUID is kept in Str in canonical lower-case
-// text form.
-type Atom struct {
-	Int  int64
-	Real float64
-	Bool bool
-	Str  string
-}
+// The database types are control/ovsdb's; these aliases keep the command
+// code short.
+type (
+	Atom     = ovsdb.Atom
+	Datum    = ovsdb.Datum
+	Type     = ovsdb.ColumnType
+	BaseType = ovsdb.BaseType
+	Column   = ovsdb.ColumnSchema
+	Table    = ovsdb.TableSchema
+	Schema   = ovsdb.Schema
+)
 
-// Datum is a column value: a sorted set of keys, with matching values for a
-// map (RFC 7047 section 5.1). A scalar is a one-element set.
-type Datum struct {
-	Keys   []Atom
-	Values []Atom // nil unless the type is a map
-}
+// isMap reports whether t is a map type.
+func isMap(t *Type) bool { return t.Value != nil }
 
-// Len returns the number of elements.
-func (d *Datum) Len() int { return len(d.Keys) }
-
-// Clone returns a deep-enough copy (atoms are values).
-func (d Datum) Clone() Datum {
-	c := Datum{Keys: append([]Atom(nil), d.Keys...)}
-	if d.Values != nil {
-		c.Values = append([]Atom(nil), d.Values...)
+// uuidAtom converts a row UUID in text form to an atom.
+func uuidAtom(s string) Atom {
+	u, err := ovsdb.ParseUUID(s)
+	if err != nil {
+		return ovsdb.UUID{}
 	}
-	return c
+	return u
 }
 
-func compareAtom(t AtomicType, a, b Atom) int {
-	switch t {
-	case Integer:
-		switch {
-		case a.Int < b.Int:
-			return -1
-		case a.Int > b.Int:
-			return 1
-		}
-		return 0
-	case Real:
-		switch {
-		case a.Real < b.Real:
-			return -1
-		case a.Real > b.Real:
-			return 1
-		}
-		return 0
-	case Boolean:
-		switch {
-		case a.Bool == b.Bool:
-			return 0
-		case !a.Bool:
-			return -1
-		}
-		return 1
-	default:
-		// Strings compare bytewise (strcmp); UUIDs compare by their four
-		// 32-bit words, which for canonical hex text is the same order.
-		return strings.Compare(a.Str, b.Str)
+// atomUUID returns the text of a UUID atom ("" for other atoms).
+func atomUUID(a Atom) string {
+	if u, ok := a.(ovsdb.UUID); ok {
+		return u.String()
 	}
+	return ""
 }
 
-// Find returns the index of key k in d, or -1.
-func (d *Datum) Find(t AtomicType, k Atom) int {
-	i := sort.Search(len(d.Keys), func(i int) bool { return compareAtom(t, d.Keys[i], k) >= 0 })
-	if i < len(d.Keys) && compareAtom(t, d.Keys[i], k) == 0 {
+func atomStr(a Atom) string { s, _ := a.(string); return s }
+func atomInt(a Atom) int64  { i, _ := a.(int64); return i }
+func atomBool(a Atom) bool  { b, _ := a.(bool); return b }
+
+// find returns the index of key k in d, or -1.
+func find(d Datum, k Atom) int {
+	if i, ok := d.Find(k); ok {
 		return i
 	}
 	return -1
 }
 
-type datumSorter struct {
-	d *Datum
-	t AtomicType
-}
+type datumSorter struct{ d *Datum }
 
-func (s datumSorter) Len() int { return len(s.d.Keys) }
-func (s datumSorter) Less(i, j int) bool {
-	return compareAtom(s.t, s.d.Keys[i], s.d.Keys[j]) < 0
-}
+func (s datumSorter) Len() int           { return len(s.d.Keys) }
+func (s datumSorter) Less(i, j int) bool { return ovsdb.CompareAtoms(s.d.Keys[i], s.d.Keys[j]) < 0 }
 func (s datumSorter) Swap(i, j int) {
 	s.d.Keys[i], s.d.Keys[j] = s.d.Keys[j], s.d.Keys[i]
 	if s.d.Values != nil {
@@ -97,43 +66,22 @@ func (s datumSorter) Swap(i, j int) {
 }
 
 // sortDatum sorts d by key and reports whether it contained duplicate keys.
-func sortDatum(t *Type, d *Datum) (dup bool) {
-	sort.Stable(datumSorter{d, t.Key.Type})
+func sortDatum(d *Datum) (dup bool) {
+	sort.Stable(datumSorter{d})
 	for i := 1; i < len(d.Keys); i++ {
-		if compareAtom(t.Key.Type, d.Keys[i-1], d.Keys[i]) == 0 {
+		if ovsdb.CompareAtoms(d.Keys[i-1], d.Keys[i]) == 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// sortUnique sorts d and drops later duplicates of a key (first wins, the
-// way ovsdb_datum_sort_unique keeps one).
-func sortUnique(t *Type, d *Datum) {
-	sort.Stable(datumSorter{d, t.Key.Type})
-	n := 0
-	for i := range d.Keys {
-		if n > 0 && compareAtom(t.Key.Type, d.Keys[n-1], d.Keys[i]) == 0 {
-			continue
-		}
-		d.Keys[n] = d.Keys[i]
-		if d.Values != nil {
-			d.Values[n] = d.Values[i]
-		}
-		n++
-	}
-	d.Keys = d.Keys[:n]
-	if d.Values != nil {
-		d.Values = d.Values[:n]
-	}
-}
-
 // Equal reports whether a and b hold the same elements.
-func Equal(t *Type, a, b Datum) bool { return compareDatum(t, a, b) == 0 }
+func Equal(a, b Datum) bool { return compareDatum(a, b) == 0 }
 
 // compareDatum orders datums like ovsdb_datum_compare_3way: by size first,
 // then element by element, keys before values.
-func compareDatum(t *Type, a, b Datum) int {
+func compareDatum(a, b Datum) int {
 	if len(a.Keys) != len(b.Keys) {
 		if len(a.Keys) < len(b.Keys) {
 			return -1
@@ -141,13 +89,13 @@ func compareDatum(t *Type, a, b Datum) int {
 		return 1
 	}
 	for i := range a.Keys {
-		if c := compareAtom(t.Key.Type, a.Keys[i], b.Keys[i]); c != 0 {
+		if c := ovsdb.CompareAtoms(a.Keys[i], b.Keys[i]); c != 0 {
 			return c
 		}
 	}
-	if t.IsMap() {
-		for i := range a.Values {
-			if c := compareAtom(t.Value.Type, a.Values[i], b.Values[i]); c != 0 {
+	for i := range a.Values {
+		if i < len(b.Values) {
+			if c := ovsdb.CompareAtoms(a.Values[i], b.Values[i]); c != 0 {
 				return c
 			}
 		}
@@ -158,11 +106,11 @@ func compareDatum(t *Type, a, b Datum) int {
 // includesAll reports whether every element of a is in b.
 func includesAll(t *Type, a, b Datum) bool {
 	for i := range a.Keys {
-		j := b.Find(t.Key.Type, a.Keys[i])
+		j := find(b, a.Keys[i])
 		if j < 0 {
 			return false
 		}
-		if t.IsMap() && compareAtom(t.Value.Type, a.Values[i], b.Values[j]) != 0 {
+		if isMap(t) && ovsdb.CompareAtoms(a.Values[i], b.Values[j]) != 0 {
 			return false
 		}
 	}
@@ -172,16 +120,19 @@ func includesAll(t *Type, a, b Datum) bool {
 // union adds to a the elements of b whose keys a lacks.
 func union(t *Type, a Datum, b Datum) Datum {
 	out := a.Clone()
+	if isMap(t) && out.Values == nil {
+		out.Values = []Atom{}
+	}
 	for i := range b.Keys {
-		if a.Find(t.Key.Type, b.Keys[i]) >= 0 {
+		if find(a, b.Keys[i]) >= 0 {
 			continue
 		}
 		out.Keys = append(out.Keys, b.Keys[i])
-		if t.IsMap() {
+		if isMap(t) {
 			out.Values = append(out.Values, b.Values[i])
 		}
 	}
-	sortDatum(t, &out)
+	sortDatum(&out)
 	return out
 }
 
@@ -189,208 +140,84 @@ func union(t *Type, a Datum, b Datum) Datum {
 // false) when a is a map, which removes by key.
 func subtract(t *Type, a Datum, b Datum, bIsMap bool) Datum {
 	out := Datum{}
-	if t.IsMap() {
+	if isMap(t) {
 		out.Values = []Atom{}
 	}
 	for i := range a.Keys {
-		j := b.Find(t.Key.Type, a.Keys[i])
-		if j >= 0 && (!t.IsMap() || !bIsMap || compareAtom(t.Value.Type, a.Values[i], b.Values[j]) == 0) {
+		j := find(b, a.Keys[i])
+		if j >= 0 && (!isMap(t) || !bIsMap || ovsdb.CompareAtoms(a.Values[i], b.Values[j]) == 0) {
 			continue
 		}
 		out.Keys = append(out.Keys, a.Keys[i])
-		if t.IsMap() {
+		if isMap(t) {
 			out.Values = append(out.Values, a.Values[i])
 		}
 	}
 	return out
 }
 
-// DefaultDatum returns the default value of a column of type t (RFC 7047
-// section 5.2.1: 0, 0.0, false, "", the all-zero UUID, or empty).
-func DefaultDatum(t *Type) Datum {
-	d := Datum{}
-	if t.IsMap() {
-		d.Values = []Atom{}
-	}
-	if t.Min == 0 {
-		return d
-	}
-	d.Keys = []Atom{defaultAtom(t.Key.Type)}
-	if t.IsMap() {
-		d.Values = []Atom{defaultAtom(t.Value.Type)}
-	}
-	return d
-}
-
-func defaultAtom(t AtomicType) Atom {
-	if t == UUID {
-		return Atom{Str: "00000000-0000-0000-0000-000000000000"}
-	}
-	return Atom{}
-}
-
-// IsDefault reports whether d equals the column default.
-func IsDefault(t *Type, d Datum) bool { return Equal(t, d, DefaultDatum(t)) }
+// isDefault reports whether d equals the column default (RFC 7047 5.1).
+func isDefault(t *Type, d Datum) bool { return ovsdb.IsDefault(d, t) }
 
 // ---- JSON (RFC 7047 section 5.1) ----
-
-// DatumFromJSON decodes a <value> decoded with json.Decoder.UseNumber.
-// named maps "named-uuid" names to UUIDs; nil rejects them.
-func DatumFromJSON(t *Type, v any, named map[string]string) (Datum, error) {
-	d := Datum{}
-	if t.IsMap() {
-		d.Values = []Atom{}
-		arr, ok := v.([]any)
-		if !ok || len(arr) != 2 || arr[0] != "map" {
-			return d, fmt.Errorf("%w: expected map, got %s", ErrSyntax, compactJSON(v))
-		}
-		pairs, ok := arr[1].([]any)
-		if !ok {
-			return d, fmt.Errorf("%w: bad map %s", ErrSyntax, compactJSON(v))
-		}
-		for _, p := range pairs {
-			pa, ok := p.([]any)
-			if !ok || len(pa) != 2 {
-				return d, fmt.Errorf("%w: bad map pair %s", ErrSyntax, compactJSON(p))
-			}
-			k, err := atomFromJSON(t.Key.Type, pa[0], named)
-			if err != nil {
-				return d, err
-			}
-			val, err := atomFromJSON(t.Value.Type, pa[1], named)
-			if err != nil {
-				return d, err
-			}
-			d.Keys = append(d.Keys, k)
-			d.Values = append(d.Values, val)
-		}
-		sortUnique(t, &d)
-		return d, nil
-	}
-	if arr, ok := v.([]any); ok && len(arr) == 2 && arr[0] == "set" {
-		elems, ok := arr[1].([]any)
-		if !ok {
-			return d, fmt.Errorf("%w: bad set %s", ErrSyntax, compactJSON(v))
-		}
-		for _, e := range elems {
-			a, err := atomFromJSON(t.Key.Type, e, named)
-			if err != nil {
-				return d, err
-			}
-			d.Keys = append(d.Keys, a)
-		}
-		sortUnique(t, &d)
-		return d, nil
-	}
-	a, err := atomFromJSON(t.Key.Type, v, named)
-	if err != nil {
-		return d, err
-	}
-	d.Keys = []Atom{a}
-	return d, nil
-}
-
-func atomFromJSON(t AtomicType, v any, named map[string]string) (Atom, error) {
-	switch t {
-	case Integer:
-		if n, ok := v.(json.Number); ok {
-			i, err := strconv.ParseInt(string(n), 10, 64)
-			if err == nil {
-				return Atom{Int: i}, nil
-			}
-		}
-	case Real:
-		if n, ok := v.(json.Number); ok {
-			f, err := strconv.ParseFloat(string(n), 64)
-			if err == nil {
-				return Atom{Real: f}, nil
-			}
-		}
-	case Boolean:
-		if b, ok := v.(bool); ok {
-			return Atom{Bool: b}, nil
-		}
-	case String:
-		if s, ok := v.(string); ok {
-			return Atom{Str: s}, nil
-		}
-	case UUID:
-		if arr, ok := v.([]any); ok && len(arr) == 2 {
-			s, _ := arr[1].(string)
-			switch arr[0] {
-			case "uuid":
-				if isUUID(s) {
-					return Atom{Str: strings.ToLower(s)}, nil
-				}
-			case "named-uuid":
-				if u, ok := named[s]; ok {
-					return Atom{Str: u}, nil
-				}
-			}
-		}
-	}
-	return Atom{}, fmt.Errorf("%w: expected %s, got %s", ErrSyntax, t, compactJSON(v))
-}
-
-func compactJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "?"
-	}
-	return string(b)
-}
 
 // AppendJSON appends the RFC 7047 <value> encoding of d. rowName, when not
 // nil, maps a UUID to a "named-uuid" name for rows inserted in the current
 // transaction.
 func AppendJSON(b []byte, t *Type, d Datum, rowName func(string) string) []byte {
-	if t.IsMap() {
+	if isMap(t) {
 		b = append(b, `["map",[`...)
 		for i := range d.Keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = appendAtomJSON(b, t.Key.Type, d.Keys[i], rowName)
+			b = appendAtomJSON(b, d.Keys[i], rowName)
 			b = append(b, ',')
-			b = appendAtomJSON(b, t.Value.Type, d.Values[i], rowName)
+			b = appendAtomJSON(b, d.Values[i], rowName)
 			b = append(b, ']')
 		}
 		return append(b, "]]"...)
 	}
 	if len(d.Keys) == 1 {
-		return appendAtomJSON(b, t.Key.Type, d.Keys[0], rowName)
+		return appendAtomJSON(b, d.Keys[0], rowName)
 	}
+	return appendSetJSON(b, d, rowName)
+}
+
+// appendSetJSON always uses the ["set",[...]] form.
+func appendSetJSON(b []byte, d Datum, rowName func(string) string) []byte {
 	b = append(b, `["set",[`...)
 	for i := range d.Keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendAtomJSON(b, t.Key.Type, d.Keys[i], rowName)
+		b = appendAtomJSON(b, d.Keys[i], rowName)
 	}
 	return append(b, "]]"...)
 }
 
-func appendAtomJSON(b []byte, t AtomicType, a Atom, rowName func(string) string) []byte {
-	switch t {
-	case Integer:
-		return strconv.AppendInt(b, a.Int, 10)
-	case Real:
-		return appendReal(b, a.Real)
-	case Boolean:
-		return strconv.AppendBool(b, a.Bool)
-	case String:
-		return appendJSONString(b, a.Str)
-	case UUID:
+func appendAtomJSON(b []byte, a Atom, rowName func(string) string) []byte {
+	switch x := a.(type) {
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return appendReal(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case string:
+		return appendJSONString(b, x)
+	case ovsdb.UUID:
+		s := x.String()
 		if rowName != nil {
-			if n := rowName(a.Str); n != "" {
+			if n := rowName(s); n != "" {
 				b = append(b, `["named-uuid",`...)
 				b = appendJSONString(b, n)
 				return append(b, ']')
 			}
 		}
 		b = append(b, `["uuid",`...)
-		b = appendJSONString(b, a.Str)
+		b = appendJSONString(b, s)
 		return append(b, ']')
 	}
 	return append(b, "null"...)
@@ -412,21 +239,17 @@ func formatG15(f float64) string {
 		}
 		return "0"
 	}
-	exp := int(math.Floor(math.Log10(math.Abs(f))))
-	// Round to 15 significant digits first, which may bump the exponent.
 	s := strconv.FormatFloat(f, 'e', 14, 64)
-	if i := strings.IndexByte(s, 'e'); i >= 0 {
-		exp, _ = strconv.Atoi(s[i+1:])
-	}
+	i := strings.IndexByte(s, 'e')
+	exp, _ := strconv.Atoi(s[i+1:])
 	if exp < -4 || exp >= 15 {
-		mant := s[:strings.IndexByte(s, 'e')]
+		mant := s[:i]
 		if strings.Contains(mant, ".") {
 			mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
 		}
 		sign := "+"
 		if exp < 0 {
-			sign = "-"
-			exp = -exp
+			sign, exp = "-", -exp
 		}
 		es := strconv.Itoa(exp)
 		if len(es) < 2 {
@@ -473,20 +296,15 @@ func appendJSONString(b []byte, s string) []byte {
 
 // ---- text syntax (ovs-vsctl(8) "Database Values") ----
 
-// String renders d the way ovs-vsctl prints a value: brackets for sets that
-// may hold more than one element or are empty, braces for maps, strings
-// quoted only when needed.
-func (d Datum) String(t *Type) string {
+// FormatDatum renders d the way ovs-vsctl prints a value: brackets for
+// sets that may hold more than one element or are empty, braces for maps,
+// strings quoted only when needed.
+func FormatDatum(t *Type, d Datum) string {
 	var sb strings.Builder
-	writeDatum(&sb, t, d)
-	return sb.String()
-}
-
-func writeDatum(sb *strings.Builder, t *Type, d Datum) {
-	isMap := t.IsMap()
+	m := isMap(t)
 	brackets := t.Max > 1 || len(d.Keys) == 0
 	if brackets {
-		if isMap {
+		if m {
 			sb.WriteByte('{')
 		} else {
 			sb.WriteByte('[')
@@ -496,70 +314,63 @@ func writeDatum(sb *strings.Builder, t *Type, d Datum) {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		writeAtom(sb, t.Key.Type, d.Keys[i])
-		if isMap {
+		sb.WriteString(FormatAtom(d.Keys[i]))
+		if m {
 			sb.WriteByte('=')
-			writeAtom(sb, t.Value.Type, d.Values[i])
+			sb.WriteString(FormatAtom(d.Values[i]))
 		}
 	}
 	if brackets {
-		if isMap {
+		if m {
 			sb.WriteByte('}')
 		} else {
 			sb.WriteByte(']')
 		}
 	}
-}
-
-// AtomString renders one atom as ovs-vsctl does.
-func AtomString(t AtomicType, a Atom) string {
-	var sb strings.Builder
-	writeAtom(&sb, t, a)
 	return sb.String()
 }
 
-func writeAtom(sb *strings.Builder, t AtomicType, a Atom) {
-	switch t {
-	case Integer:
-		sb.WriteString(strconv.FormatInt(a.Int, 10))
-	case Real:
-		sb.WriteString(formatG15(a.Real))
-	case Boolean:
-		sb.WriteString(strconv.FormatBool(a.Bool))
-	case String:
-		if stringNeedsQuotes(a.Str) {
-			sb.Write(appendJSONString(nil, a.Str))
-		} else {
-			sb.WriteString(a.Str)
+// FormatAtom renders one atom as ovs-vsctl does.
+func FormatAtom(a Atom) string {
+	switch x := a.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return formatG15(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case string:
+		if stringNeedsQuotes(x) {
+			return string(appendJSONString(nil, x))
 		}
-	case UUID:
-		sb.WriteString(a.Str)
+		return x
+	case ovsdb.UUID:
+		return x.String()
 	}
+	return ""
 }
 
-// Bare renders d for --data=bare: atoms separated by spaces, strings
-// unquoted.
-func (d Datum) Bare(t *Type) string {
+// FormatBare renders d for --data=bare: atoms separated by spaces,
+// strings unquoted.
+func FormatBare(t *Type, d Datum) string {
 	var sb strings.Builder
+	bare := func(a Atom) string {
+		if s, ok := a.(string); ok {
+			return s
+		}
+		return FormatAtom(a)
+	}
 	for i := range d.Keys {
 		if i > 0 {
 			sb.WriteByte(' ')
 		}
-		writeBare(&sb, t.Key.Type, d.Keys[i])
-		if t.IsMap() {
+		sb.WriteString(bare(d.Keys[i]))
+		if isMap(t) {
 			sb.WriteByte('=')
-			writeBare(&sb, t.Value.Type, d.Values[i])
+			sb.WriteString(bare(d.Values[i]))
 		}
 	}
 	return sb.String()
-}
-
-func writeBare(sb *strings.Builder, t AtomicType, a Atom) {
-	if t == String {
-		sb.WriteString(a.Str)
-		return
-	}
-	writeAtom(sb, t, a)
 }
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -586,23 +397,8 @@ func stringNeedsQuotes(s string) bool {
 
 // isUUID reports whether s is a UUID in RFC 4122 text form (either case).
 func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
-		}
-	}
-	return true
+	_, err := ovsdb.ParseUUID(s)
+	return err == nil
 }
 
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

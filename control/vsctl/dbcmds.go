@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"math"
 	"strings"
 )
@@ -141,23 +142,23 @@ func cmdGet(c *context) error {
 		c.db.Verify(row, col)
 		d := row.Read(col)
 		if key != nil {
-			if !col.Type.IsMap() {
+			if !isMap(&col.Type) {
 				return fatalf("cannot specify key to get for non-map column %s", col.Name)
 			}
-			k, err := ParseAtom(&col.Type.Key, *key, c.symtab)
+			k, err := ParseAtom(col.Type.Key, *key, c.symtab)
 			if err != nil {
 				return fatalf("%v", err)
 			}
-			i := d.Find(col.Type.Key.Type, k)
+			i := find(d, k)
 			if i < 0 {
 				if mustExist {
 					return fatalf("no key \"%s\" in %s record \"%s\" column %s", *key, t.Name, record, col.Name)
 				}
 			} else {
-				c.out.WriteString(AtomString(col.Type.Value.Type, d.Values[i]))
+				c.out.WriteString(FormatAtom(d.Values[i]))
 			}
 		} else {
-			c.out.WriteString(d.String(&col.Type))
+			c.out.WriteString(FormatDatum(&col.Type, d))
 		}
 		c.out.WriteByte('\n')
 	}
@@ -216,7 +217,7 @@ func preList(c *context) error {
 	return c.preListColumns(t)
 }
 
-var uuidType = Type{Key: BaseType{Type: UUID}, Min: 1, Max: 1}
+var uuidType = Type{Key: &BaseType{Type: ovsdb.TypeUUID}, Min: 1, Max: 1}
 
 func makeTable(cols []*Column) *outTable {
 	t := &outTable{}
@@ -234,7 +235,7 @@ func listRecord(r *Row, cols []*Column, out *outTable) {
 	row := make([]cell, len(cols))
 	for i, col := range cols {
 		if col == nil {
-			row[i] = cell{Datum{Keys: []Atom{{Str: r.UUID}}}, &uuidType}
+			row[i] = cell{Datum{Keys: []Atom{uuidAtom(r.UUID)}}, &uuidType}
 		} else {
 			row[i] = cell{r.Read(col), &col.Type}
 		}
@@ -313,17 +314,17 @@ func isSetOp(op int) bool { return op >= opSetEQ }
 func evalRelop(t *Type, a, b Datum, op int) bool {
 	switch op {
 	case opEQ, opSetEQ:
-		return compareDatum(t, a, b) == 0
+		return compareDatum(a, b) == 0
 	case opNE, opSetNE:
-		return compareDatum(t, a, b) != 0
+		return compareDatum(a, b) != 0
 	case opLT:
-		return compareDatum(t, a, b) < 0
+		return compareDatum(a, b) < 0
 	case opGT:
-		return compareDatum(t, a, b) > 0
+		return compareDatum(a, b) > 0
 	case opLE:
-		return compareDatum(t, a, b) <= 0
+		return compareDatum(a, b) <= 0
 	case opGE:
-		return compareDatum(t, a, b) >= 0
+		return compareDatum(a, b) >= 0
 	case opSetLT:
 		return len(b.Keys) > len(a.Keys) && includesAll(t, a, b)
 	case opSetGT:
@@ -334,8 +335,8 @@ func evalRelop(t *Type, a, b Datum, op int) bool {
 		return includesAll(t, b, a)
 	case opSetNotIn:
 		for i := range a.Keys {
-			if j := b.Find(t.Key.Type, a.Keys[i]); j >= 0 {
-				if !t.IsMap() || compareAtom(t.Value.Type, a.Values[i], b.Values[j]) == 0 {
+			if j := find(b, a.Keys[i]); j >= 0 {
+				if !isMap(t) || ovsdb.CompareAtoms(a.Values[i], b.Values[j]) == 0 {
 					return false
 				}
 			}
@@ -355,10 +356,10 @@ func checkCondition(c *context, t *Table, r *Row, arg string) (bool, error) {
 	typ.Max = math.MaxInt
 	have := r.Read(col)
 	if key != nil {
-		if !col.Type.IsMap() {
+		if !isMap(&col.Type) {
 			return false, fatalf("cannot specify key to check for non-map column %s", col.Name)
 		}
-		k, err := ParseAtom(&col.Type.Key, *key, c.symtab)
+		k, err := ParseAtom(col.Type.Key, *key, c.symtab)
 		if err != nil {
 			return false, fatalf("%v", err)
 		}
@@ -367,7 +368,7 @@ func checkCondition(c *context, t *Table, r *Row, arg string) (bool, error) {
 		if err != nil {
 			return false, fatalf("%v", err)
 		}
-		i := have.Find(col.Type.Key.Type, k)
+		i := find(have, k)
 		if i < 0 && !isSetOp(op) {
 			return false, nil
 		}
@@ -421,14 +422,14 @@ func setColumn(c *context, t *Table, r *Row, arg string, partial bool) error {
 		return err
 	}
 	if key != nil {
-		if !col.Type.IsMap() {
+		if !isMap(&col.Type) {
 			return fatalf("cannot specify key to set for non-map column %s", col.Name)
 		}
-		k, err := ParseAtom(&col.Type.Key, *key, c.symtab)
+		k, err := ParseAtom(col.Type.Key, *key, c.symtab)
 		if err != nil {
 			return fatalf("%v", err)
 		}
-		v, err := ParseAtom(&col.Type.Value, *value, c.symtab)
+		v, err := ParseAtom(col.Type.Value, *value, c.symtab)
 		if err != nil {
 			return fatalf("%v", err)
 		}
@@ -511,7 +512,7 @@ func (c *context) tableRowColumn() (*Table, *Row, *Column, error) {
 }
 
 func pairsWord(t *Type) string {
-	if t.IsMap() {
+	if isMap(t) {
 		return "pairs"
 	}
 	return "values"
@@ -553,18 +554,18 @@ func cmdRemove(c *context) error {
 		rt := *typ
 		rt.Min, rt.Max = 1, math.MaxInt
 		rm, err := ParseDatum(&rt, a, c.symtab)
-		isMap := rt.IsMap()
+		rmIsMap := isMap(&rt)
 		if err != nil {
-			if !rt.IsMap() {
+			if !rmIsMap {
 				return fatalf("%v", err)
 			}
-			rt.Value = BaseType{}
-			isMap = false
+			rt.Value = nil
+			rmIsMap = false
 			if rm, err = ParseDatum(&rt, a, c.symtab); err != nil {
 				return fatalf("%v", err)
 			}
 		}
-		old = subtract(typ, old, rm, isMap)
+		old = subtract(typ, old, rm, rmIsMap)
 	}
 	if len(old.Keys) < typ.Min {
 		return fatalf("\"remove\" operation would put %d %s in column %s of table %s but the minimum number is %d", len(old.Keys), pairsWord(typ), col.Name, t.Name, typ.Min)
@@ -609,7 +610,7 @@ func cmdClear(c *context) error {
 		if col.Type.Min > 0 {
 			return fatalf("\"clear\" operation cannot be applied to column %s of table %s, which is not allowed to be empty", col.Name, t.Name)
 		}
-		c.db.Write(r, col, DefaultDatum(&col.Type))
+		c.db.Write(r, col, ovsdb.DefaultDatum(&col.Type))
 	}
 	c.invalidate()
 	return nil

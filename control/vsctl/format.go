@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"strings"
 )
 
@@ -51,9 +52,9 @@ func (c cell) text(style *tableStyle) string {
 	case cellJSON:
 		return string(AppendJSON(nil, c.typ, c.d, nil))
 	case cellBare:
-		return c.d.Bare(c.typ)
+		return FormatBare(c.typ, c.d)
 	}
-	return c.d.String(c.typ)
+	return FormatDatum(c.typ, c.d)
 }
 
 // printer renders tables; the first table of a run is not preceded by a
@@ -271,32 +272,25 @@ func (p *printer) html(sb *strings.Builder, t *outTable) {
 
 // datumTree converts d to a JSON tree for appendTree.
 func datumTree(t *Type, d Datum) any {
-	atom := func(at AtomicType, a Atom) any {
-		switch at {
-		case Integer:
-			return a.Int
-		case Real:
-			return a.Real
-		case Boolean:
-			return a.Bool
-		case String:
-			return a.Str
+	atom := func(a Atom) any {
+		if u, ok := a.(ovsdb.UUID); ok {
+			return []any{"uuid", u.String()}
 		}
-		return []any{"uuid", a.Str}
+		return a
 	}
-	if t.IsMap() {
+	if isMap(t) {
 		pairs := make([]any, len(d.Keys))
 		for i := range d.Keys {
-			pairs[i] = []any{atom(t.Key.Type, d.Keys[i]), atom(t.Value.Type, d.Values[i])}
+			pairs[i] = []any{atom(d.Keys[i]), atom(d.Values[i])}
 		}
 		return []any{"map", pairs}
 	}
 	if len(d.Keys) == 1 {
-		return atom(t.Key.Type, d.Keys[0])
+		return atom(d.Keys[0])
 	}
 	elems := make([]any, len(d.Keys))
 	for i := range d.Keys {
-		elems[i] = atom(t.Key.Type, d.Keys[i])
+		elems[i] = atom(d.Keys[i])
 	}
 	return []any{"set", elems}
 }

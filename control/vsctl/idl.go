@@ -1,8 +1,7 @@
 package vsctl
 
 import (
-	"crypto/rand"
-	"fmt"
+	"gvswitch/control/ovsdb"
 	"sort"
 	"strings"
 )
@@ -87,7 +86,7 @@ func (r *Row) Read(c *Column) Datum {
 	if d, ok := r.old[c.Name]; ok {
 		return d
 	}
-	return DefaultDatum(&c.Type)
+	return ovsdb.DefaultDatum(&c.Type)
 }
 
 // ReadName returns the column named name (which must exist).
@@ -99,7 +98,7 @@ func (r *Row) Str(name string) string {
 	if len(d.Keys) == 0 {
 		return ""
 	}
-	return d.Keys[0].Str
+	return atomStr(d.Keys[0])
 }
 
 func (db *DB) touch(r *Row) {
@@ -135,18 +134,17 @@ func (db *DB) SetMapKey(r *Row, c *Column, key, value Atom) {
 		r.mapOps[c.Name] = op
 	}
 	cur := r.Read(c)
-	if cur.Find(c.Type.Key.Type, key) >= 0 && op.del.Find(c.Type.Key.Type, key) < 0 {
+	if find(cur, key) >= 0 && find(op.del, key) < 0 {
 		op.del.Keys = append(op.del.Keys, key)
-		kt := Type{Key: c.Type.Key, Min: 0, Max: 1 << 30}
-		sortDatum(&kt, &op.del)
+		sortDatum(&op.del)
 	}
-	if i := op.set.Find(c.Type.Key.Type, key); i >= 0 {
+	if i := find(op.set, key); i >= 0 {
 		op.set.Values[i] = value
 		return
 	}
 	op.set.Keys = append(op.set.Keys, key)
 	op.set.Values = append(op.set.Values, value)
-	sortDatum(&c.Type, &op.set)
+	sortDatum(&op.set)
 }
 
 // Verify records that the transaction depends on r's column c staying as
@@ -171,6 +169,7 @@ func (db *DB) Insert(t *Table, uuid string) *Row {
 	if uuid == "" {
 		uuid = NewUUID()
 	}
+	uuid = strings.ToLower(uuid)
 	r := &Row{UUID: uuid, Table: t, inserted: true, new: map[string]Datum{}}
 	if db.rows[t.Name] == nil {
 		db.rows[t.Name] = map[string]*Row{}
@@ -201,16 +200,8 @@ func (db *DB) Abort() {
 	db.txnRows = nil
 }
 
-// NewUUID returns a random (version 4) UUID.
-func NewUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+// NewUUID returns a random (version 4) UUID in text form.
+func NewUUID() string { return ovsdb.NewUUID().String() }
 
 // rowName is the "uuid-name" of an inserted row (as ovs-vsctl names them).
 func rowName(uuid string) string { return "row" + strings.ReplaceAll(uuid, "-", "_") }
@@ -233,7 +224,7 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 	}
 	where := func(r *Row) []byte {
 		b := []byte(`[["_uuid","==",`)
-		b = appendAtomJSON(b, UUID, Atom{Str: r.UUID}, named)
+		b = appendAtomJSON(b, uuidAtom(r.UUID), named)
 		return append(b, "]]"...)
 	}
 	for _, r := range db.txnRows {
@@ -264,7 +255,7 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 			col := r.Table.Column(c)
 			old, ok := r.old[c]
 			if !ok {
-				old = DefaultDatum(&col.Type)
+				old = ovsdb.DefaultDatum(&col.Type)
 			}
 			b = appendJSONString(b, c)
 			b = append(b, ':')
@@ -275,7 +266,8 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 	}
 	// Single-row tables: check the table is still empty when inserting its
 	// row (the IDL does this for "maxRows": 1 root tables).
-	for _, t := range db.Schema.Tables {
+	for _, name := range db.Schema.TableNames() {
+		t := db.Schema.Table(name)
 		if t.MaxRows != 1 {
 			continue
 		}
@@ -333,15 +325,15 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 			for _, c := range cols {
 				col := t.Column(c)
 				d := r.new[c]
-				if r.inserted && IsDefault(&col.Type, d) {
+				if r.inserted && isDefault(&col.Type, d) {
 					continue
 				}
 				if !r.inserted {
 					old, ok := r.old[c]
 					if !ok {
-						old = DefaultDatum(&col.Type)
+						old = ovsdb.DefaultDatum(&col.Type)
 					}
-					if !Equal(&col.Type, old, d) {
+					if !Equal(old, d) {
 						anyUpdates = true
 					}
 				}
@@ -373,7 +365,6 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 			for _, c := range cols {
 				col := t.Column(c)
 				op := r.mapOps[c]
-				kt := Type{Key: col.Type.Key, Min: 0, Max: 1 << 30}
 				if len(op.del.Keys) > 0 {
 					if n > 0 {
 						b = append(b, ',')
@@ -382,7 +373,7 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 					b = append(b, '[')
 					b = appendJSONString(b, c)
 					b = append(b, `,"delete",`...)
-					b = appendSetJSON(b, &kt, op.del, named)
+					b = appendSetJSON(b, op.del, named)
 					b = append(b, ']')
 				}
 				if len(op.set.Keys) > 0 {
@@ -405,18 +396,6 @@ func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
 		}
 	}
 	return ops, anyUpdates
-}
-
-// appendSetJSON always uses the ["set",[...]] form.
-func appendSetJSON(b []byte, t *Type, d Datum, named func(string) string) []byte {
-	b = append(b, `["set",[`...)
-	for i := range d.Keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendAtomJSON(b, t.Key.Type, d.Keys[i], named)
-	}
-	return append(b, "]]"...)
 }
 
 func sortColumns(t *Table, cols []string) { sort.Strings(cols) }

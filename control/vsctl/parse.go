@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"math"
 	"strconv"
 	"strings"
@@ -59,87 +60,89 @@ func parseToken(s string) (tok, rest string, err error) {
 
 // parseAtom converts one token to an atom of base's type and checks the
 // constraints. When rangeOK and the type is integer, "a-b" yields the range
-// end in *end (ok=true).
+// end in end (isRange=true).
 func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, end int64, isRange bool, err error) {
 	switch base.Type {
-	case Integer:
+	case ovsdb.TypeInteger:
 		if rangeOK {
 			if lo, hi, ok := parseIntRange(s); ok {
 				if hi < lo {
-					return a, 0, false, fmt.Errorf("%q is not a valid range. Range end cannot be before start.", s)
+					return nil, 0, false, fmt.Errorf("%q is not a valid range. Range end cannot be before start.", s)
 				}
-				a.Int, end, isRange = lo, hi, true
+				a, end, isRange = lo, hi, true
 				break
 			}
 		}
 		v, ok := parseInt(s)
 		if !ok {
-			return a, 0, false, fmt.Errorf("%q is not a valid integer or range", s)
+			return nil, 0, false, fmt.Errorf("%q is not a valid integer or range", s)
 		}
-		a.Int = v
-	case Real:
+		a = v
+	case ovsdb.TypeReal:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil && !isRangeErr(err) || s == "" {
-			return a, 0, false, fmt.Errorf("%q is not a valid real number", s)
+			return nil, 0, false, fmt.Errorf("%q is not a valid real number", s)
 		}
 		if v == 0 {
 			v = 0
 		}
-		a.Real = v
-	case Boolean:
+		a = v
+	case ovsdb.TypeBoolean:
 		switch s {
 		case "true", "yes", "on", "1":
-			a.Bool = true
+			a = true
 		case "false", "no", "off", "0":
+			a = false
 		default:
-			return a, 0, false, fmt.Errorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
+			return nil, 0, false, fmt.Errorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
 		}
-	case String:
+	case ovsdb.TypeString:
 		switch {
 		case s == "":
-			return a, 0, false, fmt.Errorf("An empty string is not valid as input; use \"\" to represent the empty string")
+			return nil, 0, false, fmt.Errorf("An empty string is not valid as input; use \"\" to represent the empty string")
 		case s[0] == '"':
 			if len(s) < 2 || s[len(s)-1] != '"' {
-				return a, 0, false, fmt.Errorf("%s: missing quote at end of quoted string", s)
+				return nil, 0, false, fmt.Errorf("%s: missing quote at end of quoted string", s)
 			}
 			u, msg := unescapeJSON(s[1 : len(s)-1])
 			if msg != "" {
-				return a, 0, false, fmt.Errorf("%s: %s", s, msg)
+				return nil, 0, false, fmt.Errorf("%s: %s", s, msg)
 			}
-			a.Str = u
+			a = u
 		default:
-			a.Str = s
+			a = s
 		}
-	case UUID:
+	case ovsdb.TypeUUID:
 		switch {
 		case strings.HasPrefix(s, "@") && syms != nil:
-			a.Str = syms.Ref(s, base)
+			a = uuidAtom(syms.Ref(s, base))
 		case isUUID(s):
-			a.Str = strings.ToLower(s)
+			a = uuidAtom(s)
 		default:
-			return a, 0, false, fmt.Errorf("%q is not a valid UUID", s)
+			return nil, 0, false, fmt.Errorf("%q is not a valid UUID", s)
 		}
 	default:
-		return a, 0, false, fmt.Errorf("cannot parse a value of type %s", base.Type)
+		return nil, 0, false, fmt.Errorf("cannot parse a value of type %s", base.Type)
 	}
 	if err := checkConstraints(base, a); err != nil {
-		return a, 0, false, err
+		return nil, 0, false, err
 	}
 	if isRange {
+		lo := a.(int64)
 		if base.Enum != nil {
-			for i := a.Int + 1; i <= end; i++ {
-				if err := checkConstraints(base, Atom{Int: i}); err != nil {
-					return a, 0, false, err
+			for i := lo + 1; i <= end; i++ {
+				if err := checkConstraints(base, i); err != nil {
+					return nil, 0, false, err
 				}
 				if i == math.MaxInt64 {
 					break
 				}
 			}
-		} else if err := checkConstraints(base, Atom{Int: end}); err != nil {
-			return a, 0, false, err
+		} else if err := checkConstraints(base, end); err != nil {
+			return nil, 0, false, err
 		}
-		if uint64(end)-uint64(a.Int) >= maxRangeSize {
-			return a, 0, false, fmt.Errorf("constraint violation: Range \"%d-%d\" is too big. Maximum allowed size is %d.", a.Int, end, maxRangeSize)
+		if uint64(end)-uint64(lo) >= maxRangeSize {
+			return nil, 0, false, fmt.Errorf("constraint violation: Range \"%d-%d\" is too big. Maximum allowed size is %d.", lo, end, maxRangeSize)
 		}
 	}
 	return a, end, isRange, nil
@@ -257,44 +260,46 @@ func hex4(s string) (int, string) {
 // checkConstraints applies a base type's enum, range and length limits,
 // with ovsdb-server's wording (RFC 7047 section 3.2 <base-type>).
 func checkConstraints(base *BaseType, a Atom) error {
-	if base.Enum != nil && base.Enum.Find(base.Type, a) < 0 {
-		et := Type{Key: BaseType{Type: base.Type}, Min: 1, Max: math.MaxInt}
-		return fmt.Errorf("constraint violation: %s is not one of the allowed values (%s)",
-			AtomString(base.Type, a), base.Enum.String(&et))
+	if base.Enum != nil {
+		if _, ok := (Datum{Keys: base.Enum}).Find(a); !ok {
+			et := Type{Key: &BaseType{Type: base.Type}, Min: 1, Max: math.MaxInt}
+			return fmt.Errorf("constraint violation: %s is not one of the allowed values (%s)",
+				FormatAtom(a), FormatDatum(&et, Datum{Keys: base.Enum}))
+		}
 	}
-	switch base.Type {
-	case Integer:
-		if a.Int >= base.MinInt && a.Int <= base.MaxInt {
+	switch x := a.(type) {
+	case int64:
+		if x >= base.MinInteger && x <= base.MaxInteger {
 			return nil
 		}
-		if base.MinInt != math.MinInt64 {
-			if base.MaxInt != math.MaxInt64 {
-				return fmt.Errorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", a.Int, base.MinInt, base.MaxInt)
+		if base.MinInteger != math.MinInt64 {
+			if base.MaxInteger != math.MaxInt64 {
+				return fmt.Errorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", x, base.MinInteger, base.MaxInteger)
 			}
-			return fmt.Errorf("constraint violation: %d is less than minimum allowed value %d", a.Int, base.MinInt)
+			return fmt.Errorf("constraint violation: %d is less than minimum allowed value %d", x, base.MinInteger)
 		}
-		return fmt.Errorf("constraint violation: %d is greater than maximum allowed value %d", a.Int, base.MaxInt)
-	case Real:
-		if a.Real >= base.MinReal && a.Real <= base.MaxReal {
+		return fmt.Errorf("constraint violation: %d is greater than maximum allowed value %d", x, base.MaxInteger)
+	case float64:
+		if x >= base.MinReal && x <= base.MaxReal {
 			return nil
 		}
 		if base.MinReal != -math.MaxFloat64 {
 			if base.MaxReal != math.MaxFloat64 {
-				return fmt.Errorf("constraint violation: %s is not in the valid range %s to %s (inclusive)", formatG15(a.Real), formatG15(base.MinReal), formatG15(base.MaxReal))
+				return fmt.Errorf("constraint violation: %s is not in the valid range %s to %s (inclusive)", formatG15(x), formatG15(base.MinReal), formatG15(base.MaxReal))
 			}
-			return fmt.Errorf("constraint violation: %s is less than minimum allowed value %s", formatG15(a.Real), formatG15(base.MinReal))
+			return fmt.Errorf("constraint violation: %s is less than minimum allowed value %s", formatG15(x), formatG15(base.MinReal))
 		}
-		return fmt.Errorf("constraint violation: %s is greater than maximum allowed value %s", formatG15(a.Real), formatG15(base.MaxReal))
-	case String:
-		if !utf8.ValidString(a.Str) {
+		return fmt.Errorf("constraint violation: %s is greater than maximum allowed value %s", formatG15(x), formatG15(base.MaxReal))
+	case string:
+		if !utf8.ValidString(x) {
 			return fmt.Errorf("constraint violation: not a valid UTF-8 string: invalid UTF-8 sequence")
 		}
-		n := utf8.RuneCountInString(a.Str)
-		if n < base.MinLen {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", a.Str, n, base.MinLen)
+		n := utf8.RuneCountInString(x)
+		if n < base.MinLength {
+			return fmt.Errorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", x, n, base.MinLength)
 		}
-		if n > base.MaxLen {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", a.Str, n, base.MaxLen)
+		if n > base.MaxLength {
+			return fmt.Errorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", x, n, base.MaxLength)
 		}
 	}
 	return nil
@@ -315,7 +320,7 @@ func typeEnglish(t *Type) string {
 		return t.Key.Type.String()
 	}
 	var sb strings.Builder
-	if t.IsMap() {
+	if isMap(t) {
 		sb.WriteString("map")
 	} else {
 		sb.WriteString("set")
@@ -330,7 +335,7 @@ func typeEnglish(t *Type) string {
 	default:
 		fmt.Fprintf(&sb, " of up to %d", t.Max)
 	}
-	if t.IsMap() {
+	if isMap(t) {
 		fmt.Fprintf(&sb, " (%s, %s) pairs", t.Key.Type, t.Value.Type)
 	} else {
 		fmt.Fprintf(&sb, " %ss", t.Key.Type)
@@ -344,13 +349,13 @@ func typeEnglish(t *Type) string {
 // integer sets. The result is sorted and checked against t's size limits.
 func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 	s = cutNUL(s)
-	isMap := t.IsMap()
+	mapType := isMap(t)
 	d := Datum{}
-	if isMap {
+	if mapType {
 		d.Values = []Atom{}
 	}
 	open, close := byte('['), byte(']')
-	if isMap {
+	if mapType {
 		open, close = '{', '}'
 	}
 	p := skipSpaces(s)
@@ -360,7 +365,7 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 		endDelim = close
 		p = skipSpaces(p[1:])
 	case p == "":
-		if isMap {
+		if mapType {
 			return Datum{}, fmt.Errorf("use \"{}\" to specify the empty map")
 		}
 		return Datum{}, fmt.Errorf("use \"[]\" to specify the empty set")
@@ -375,12 +380,12 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 			return Datum{}, err
 		}
 		p = rest
-		key, end, isRange, err := parseAtom(&t.Key, tok, syms, true)
+		key, end, isRange, err := parseAtom(t.Key, tok, syms, true)
 		if err != nil {
 			return Datum{}, err
 		}
 		var val Atom
-		if isMap {
+		if mapType {
 			p = skipSpaces(p)
 			if len(p) == 0 || p[0] != '=' {
 				c := byte(0)
@@ -399,14 +404,14 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 				return Datum{}, err
 			}
 			p = rest
-			if val, err = ParseAtom(&t.Value, vtok, syms); err != nil {
+			if val, err = ParseAtom(t.Value, vtok, syms); err != nil {
 				return Datum{}, err
 			}
 		}
 		if isRange {
-			for i := key.Int; ; i++ {
-				d.Keys = append(d.Keys, Atom{Int: i})
-				if isMap {
+			for i := key.(int64); ; i++ {
+				d.Keys = append(d.Keys, i)
+				if mapType {
 					d.Values = append(d.Values, val)
 				}
 				if i == end {
@@ -415,7 +420,7 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 			}
 		} else {
 			d.Keys = append(d.Keys, key)
-			if isMap {
+			if mapType {
 				d.Values = append(d.Values, val)
 			}
 		}
@@ -434,7 +439,7 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 		}
 	}
 	what := "value(s)"
-	if isMap {
+	if mapType {
 		what = "pair(s)"
 	}
 	if len(d.Keys) < t.Min {
@@ -443,8 +448,8 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 	if len(d.Keys) > t.Max {
 		return Datum{}, fmt.Errorf("%s: %d %s specified but the maximum number is %d", s, len(d.Keys), what, uint32Max(t.Max))
 	}
-	if sortDatum(t, &d) {
-		if isMap {
+	if sortDatum(&d) {
+		if mapType {
 			return Datum{}, fmt.Errorf("%s: map contains duplicate key", s)
 		}
 		return Datum{}, fmt.Errorf("%s: set contains duplicate value", s)

@@ -1,7 +1,6 @@
 package vsctl
 
 import (
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"gvswitch/control/jsonrpc"
+	"gvswitch/control/ovsdb"
 )
 
 // Version is printed by --version.
@@ -44,11 +44,6 @@ func DefaultEnv() Env {
 	return e
 }
 
-// vswitchSchemaJSON is the Open vSwitch schema (see NOTICE).
-//
-//go:embed vswitch.ovsschema
-var vswitchSchemaJSON []byte
-
 var (
 	schemaOnce sync.Once
 	vswitch    *Schema
@@ -56,9 +51,9 @@ var (
 )
 
 // VSwitchSchema returns the Open_vSwitch schema the commands are checked
-// against (embedded, see NOTICE).
+// against (control/ovsdb embeds it).
 func VSwitchSchema() (*Schema, error) {
-	schemaOnce.Do(func() { vswitch, schemaErr = ParseSchema(vswitchSchemaJSON) })
+	schemaOnce.Do(func() { vswitch, schemaErr = ovsdb.ParseSchema(ovsdb.VSwitchSchema()) })
 	return vswitch, schemaErr
 }
 
@@ -454,7 +449,7 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 	for {
 		for _, o := range db.Rows(ovsTable) {
 			cur := o.ReadName("cur_cfg")
-			if len(cur.Keys) == 1 && cur.Keys[0].Int >= nextCfg {
+			if len(cur.Keys) == 1 && atomInt(cur.Keys[0]) >= nextCfg {
 				r.postChecks(db, newIfs)
 				return true, 0, nil
 			}
@@ -480,7 +475,7 @@ func (r *runner) postChecks(db *DB, newIfs []string) {
 			continue
 		}
 		of := row.ReadName("ofport")
-		if len(of.Keys) == 0 || of.Keys[0].Int == -1 {
+		if len(of.Keys) == 0 || atomInt(of.Keys[0]) == -1 {
 			if e := row.Str("error"); e != "" {
 				fmt.Fprintf(r.stderr, "%s: Error detected while setting up '%s': %s.  See ovs-vswitchd log for details.\n", r.prog, row.Str("name"), e)
 			} else {

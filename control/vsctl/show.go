@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"strings"
 )
 
@@ -56,7 +57,7 @@ func (c *context) showRow(r *Row, level int, shown map[string]bool) {
 	out.WriteString(strings.Repeat(" ", level*4))
 	if st != nil && st.nameColumn != "" {
 		col := r.Table.Column(st.nameColumn)
-		fmt.Fprintf(out, "%s %s", r.Table.Name, r.Read(col).String(&col.Type))
+		fmt.Fprintf(out, "%s %s", r.Table.Name, FormatDatum(&col.Type, r.Read(col)))
 	} else {
 		out.WriteString(r.UUID)
 	}
@@ -69,27 +70,27 @@ func (c *context) showRow(r *Row, level int, shown map[string]bool) {
 	for _, name := range st.columns {
 		col := r.Table.Column(name)
 		d := r.Read(col)
-		if col.Type.Key.Type == UUID && col.Type.Key.RefTable != "" {
+		if col.Type.Key.Type == ovsdb.TypeUUID && col.Type.Key.RefTable != "" {
 			if ref := findShowTable(col.Type.Key.RefTable); ref != nil {
 				rt := c.schema().Table(ref.table)
 				for _, k := range d.Keys {
-					if rr := c.db.Get(rt, k.Str); rr != nil {
+					if rr := c.db.Get(rt, atomUUID(k)); rr != nil {
 						c.showRow(rr, level+1, shown)
 					}
 				}
 				continue
 			}
-		} else if col.Type.IsMap() && col.Type.Value.Type == UUID && col.Type.Value.RefTable != "" {
+		} else if isMap(&col.Type) && col.Type.Value.Type == ovsdb.TypeUUID && col.Type.Value.RefTable != "" {
 			if ref := findShowTable(col.Type.Value.RefTable); ref != nil && ref.nameColumn != "" {
 				rt := c.schema().Table(ref.table)
 				nc := rt.Column(ref.nameColumn)
 				fmt.Fprintf(out, "%s%s:\n", strings.Repeat(" ", (level+1)*4), col.Name)
 				for i := range d.Keys {
 					out.WriteString(strings.Repeat(" ", (level+2)*4))
-					out.WriteString(AtomString(col.Type.Key.Type, d.Keys[i]))
+					out.WriteString(FormatAtom(d.Keys[i]))
 					out.WriteByte('=')
-					if rr := c.db.Get(rt, d.Values[i].Str); rr != nil {
-						out.WriteString(rr.Read(nc).String(&nc.Type))
+					if rr := c.db.Get(rt, atomUUID(d.Values[i])); rr != nil {
+						out.WriteString(FormatDatum(&nc.Type, rr.Read(nc)))
 					} else {
 						out.WriteString(`"<null>"`)
 					}
@@ -98,8 +99,8 @@ func (c *context) showRow(r *Row, level int, shown map[string]bool) {
 				continue
 			}
 		}
-		if !IsDefault(&col.Type, d) {
-			fmt.Fprintf(out, "%s%s: %s\n", strings.Repeat(" ", (level+1)*4), col.Name, d.String(&col.Type))
+		if !isDefault(&col.Type, d) {
+			fmt.Fprintf(out, "%s%s: %s\n", strings.Repeat(" ", (level+1)*4), col.Name, FormatDatum(&col.Type, d))
 		}
 	}
 }

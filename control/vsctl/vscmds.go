@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/ovsdb"
 	"math"
 	"sort"
 	"strconv"
@@ -103,7 +104,7 @@ func (c *context) refs(t string, d Datum) []*Row {
 	tb := c.schema().Table(t)
 	var out []*Row
 	for _, k := range d.Keys {
-		if r := c.db.Get(tb, k.Str); r != nil {
+		if r := c.db.Get(tb, atomUUID(k)); r != nil {
 			out = append(out, r)
 		}
 	}
@@ -115,13 +116,13 @@ func tagOf(r *Row) (int64, bool) {
 	if len(d.Keys) == 0 {
 		return 0, false
 	}
-	return d.Keys[0].Int, true
+	return atomInt(d.Keys[0]), true
 }
 
 func isFakeBridge(p *Row) bool {
 	fb := p.ReadName("fake_bridge")
 	tag, ok := tagOf(p)
-	return len(fb.Keys) == 1 && fb.Keys[0].Bool && ok && tag >= 0 && tag <= 4095
+	return len(fb.Keys) == 1 && atomBool(fb.Keys[0]) && ok && tag >= 0 && tag <= 4095
 }
 
 // populate builds the cache (vsctl_context_populate_cache).
@@ -305,17 +306,17 @@ func (c *context) findIface(name string, mustExist bool) (*vsIface, error) {
 func uuidSet(rows ...string) Datum {
 	d := Datum{}
 	for _, u := range rows {
-		d.Keys = append(d.Keys, Atom{Str: u})
+		d.Keys = append(d.Keys, uuidAtom(u))
 	}
-	sort.Slice(d.Keys, func(i, j int) bool { return d.Keys[i].Str < d.Keys[j].Str })
+	sortDatum(&d)
 	return d
 }
 
 func addUUID(d Datum, u string) Datum {
 	keys := []string{u}
 	for _, k := range d.Keys {
-		if k.Str != u {
-			keys = append(keys, k.Str)
+		if s := atomUUID(k); s != u {
+			keys = append(keys, s)
 		}
 	}
 	return uuidSet(keys...)
@@ -324,14 +325,14 @@ func addUUID(d Datum, u string) Datum {
 func delUUID(d Datum, u string) Datum {
 	var keys []string
 	for _, k := range d.Keys {
-		if k.Str != u {
-			keys = append(keys, k.Str)
+		if s := atomUUID(k); s != u {
+			keys = append(keys, s)
 		}
 	}
 	return uuidSet(keys...)
 }
 
-func strDatum(s string) Datum { return Datum{Keys: []Atom{{Str: s}}} }
+func strDatum(s string) Datum { return Datum{Keys: []Atom{s}} }
 
 func cmdAddBr(c *context) error {
 	mayExist := c.cmd.has("--may-exist")
@@ -398,8 +399,8 @@ func cmdAddBr(c *context) error {
 		if conflict := parent.children[vlan]; conflict != nil {
 			return fatalf("bridge %s already has a child VLAN bridge %s on VLAN %d", parentName, conflict.name, vlan)
 		}
-		c.db.WriteName(port, "fake_bridge", Datum{Keys: []Atom{{Bool: true}}})
-		c.db.WriteName(port, "tag", Datum{Keys: []Atom{{Int: vlan}}})
+		c.db.WriteName(port, "fake_bridge", Datum{Keys: []Atom{true}})
+		c.db.WriteName(port, "tag", Datum{Keys: []Atom{vlan}})
 		c.db.WriteName(parent.cfg, "ports", addUUID(parent.cfg.ReadName("ports"), port.UUID))
 	}
 	*c.newIfs = append(*c.newIfs, iface.UUID)
@@ -452,7 +453,7 @@ func (c *context) delBridge(b *vsBridge) {
 	}
 	for _, f := range c.db.Rows(c.schema().Table("Flow_Sample_Collector_Set")) {
 		if b.cfg != nil {
-			if d := f.ReadName("bridge"); len(d.Keys) == 1 && d.Keys[0].Str == b.cfg.UUID {
+			if d := f.ReadName("bridge"); len(d.Keys) == 1 && atomUUID(d.Keys[0]) == b.cfg.UUID {
 				c.db.Delete(f)
 			}
 		}
@@ -537,14 +538,14 @@ func preBrExternalID(c *context) error {
 	return nil
 }
 
-var smapType = Type{Key: BaseType{Type: String, MaxLen: math.MaxInt}, Value: BaseType{Type: String, MaxLen: math.MaxInt}, Min: 0, Max: math.MaxInt}
+var smapType = Type{Key: &BaseType{Type: ovsdb.TypeString, MaxLength: math.MaxInt}, Value: &BaseType{Type: ovsdb.TypeString, MaxLength: math.MaxInt}, Min: 0, Max: math.MaxInt}
 
 func setExternalID(old Datum, key string, value *string) Datum {
-	d := subtract(&smapType, old, Datum{Keys: []Atom{{Str: key}}}, false)
+	d := subtract(&smapType, old, Datum{Keys: []Atom{key}}, false)
 	if value != nil {
-		d.Keys = append(d.Keys, Atom{Str: key})
-		d.Values = append(d.Values, Atom{Str: *value})
-		sortDatum(&smapType, &d)
+		d.Keys = append(d.Keys, key)
+		d.Values = append(d.Values, *value)
+		sortDatum(&d)
 	}
 	return d
 }
@@ -573,14 +574,14 @@ func cmdBrSetExternalID(c *context) error {
 
 func getExternalID(c *context, d Datum, prefix string, key *string) {
 	if key != nil {
-		if i := d.Find(String, Atom{Str: prefix + *key}); i >= 0 {
-			fmt.Fprintf(c.out, "%s\n", d.Values[i].Str)
+		if i := find(d, prefix+*key); i >= 0 {
+			fmt.Fprintf(c.out, "%s\n", atomStr(d.Values[i]))
 		}
 		return
 	}
 	for i, k := range d.Keys {
-		if rest, ok := strings.CutPrefix(k.Str, prefix); ok {
-			fmt.Fprintf(c.out, "%s=%s\n", rest, d.Values[i].Str)
+		if rest, ok := strings.CutPrefix(atomStr(k), prefix); ok {
+			fmt.Fprintf(c.out, "%s=%s\n", rest, atomStr(d.Values[i]))
 		}
 	}
 }
@@ -689,9 +690,9 @@ func (c *context) addPort(brName, portName string, mayExist, fakeIface bool, ifa
 	port := c.db.Insert(c.schema().Table("Port"), "")
 	c.db.WriteName(port, "name", strDatum(portName))
 	c.db.WriteName(port, "interfaces", uuidSet(ids...))
-	c.db.WriteName(port, "bond_fake_iface", Datum{Keys: []Atom{{Bool: fakeIface}}})
+	c.db.WriteName(port, "bond_fake_iface", Datum{Keys: []Atom{fakeIface}})
 	if b.parent != nil {
-		c.db.WriteName(port, "tag", Datum{Keys: []Atom{{Int: b.vlan}}})
+		c.db.WriteName(port, "tag", Datum{Keys: []Atom{b.vlan}})
 	}
 	pt := c.schema().Table("Port")
 	for _, s := range settings {
@@ -923,7 +924,7 @@ func (c *context) insertTargets(table string, targets []string) []string {
 		r := c.db.Insert(c.schema().Table(table), "")
 		c.db.WriteName(r, "target", strDatum(t))
 		if hasProbe {
-			c.db.WriteName(r, "inactivity_probe", Datum{Keys: []Atom{{Int: atoll(probe)}}})
+			c.db.WriteName(r, "inactivity_probe", Datum{Keys: []Atom{atoll(probe)}})
 		}
 		ids = append(ids, r.UUID)
 	}
@@ -1062,7 +1063,7 @@ func cmdGetSSL(c *context) error {
 	fmt.Fprintf(c.out, "Certificate: %s\n", s.Str("certificate"))
 	fmt.Fprintf(c.out, "CA Certificate: %s\n", s.Str("ca_cert"))
 	b := s.ReadName("bootstrap_ca_cert")
-	fmt.Fprintf(c.out, "Bootstrap: %t\n", len(b.Keys) == 1 && b.Keys[0].Bool)
+	fmt.Fprintf(c.out, "Bootstrap: %t\n", len(b.Keys) == 1 && atomBool(b.Keys[0]))
 	return nil
 }
 
@@ -1098,7 +1099,7 @@ func cmdEmerReset(c *context) error {
 		}
 		oc := br.ReadName("other_config")
 		nw := Datum{Values: []Atom{}}
-		if i := oc.Find(String, Atom{Str: "hwaddr"}); i >= 0 {
+		if i := find(oc, "hwaddr"); i >= 0 {
 			nw = Datum{Keys: []Atom{oc.Keys[i]}, Values: []Atom{oc.Values[i]}}
 		}
 		c.db.WriteName(br, "other_config", nw)
@@ -1107,8 +1108,8 @@ func cmdEmerReset(c *context) error {
 		c.db.WriteName(p, "other_config", Datum{Values: []Atom{}})
 	}
 	for _, i := range c.db.Rows(c.schema().Table("Interface")) {
-		c.db.WriteName(i, "ingress_policing_rate", Datum{Keys: []Atom{{}}})
-		c.db.WriteName(i, "ingress_policing_burst", Datum{Keys: []Atom{{}}})
+		c.db.WriteName(i, "ingress_policing_rate", Datum{Keys: []Atom{int64(0)}})
+		c.db.WriteName(i, "ingress_policing_burst", Datum{Keys: []Atom{int64(0)}})
 	}
 	for _, t := range []string{"Mirror", "Controller", "Manager", "NetFlow", "SSL", "sFlow", "IPFIX", "Flow_Sample_Collector_Set"} {
 		for _, r := range c.db.Rows(c.schema().Table(t)) {
