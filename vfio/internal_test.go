@@ -1,6 +1,7 @@
 package vfio
 
 import (
+	"golang.org/x/sys/unix"
 	"strings"
 	"testing"
 	"unsafe"
@@ -86,4 +87,19 @@ func FuzzParseHugeMounts(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBindToNode(t *testing.T) {
+	mem, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	// Node 0 exists on every Linux host.
+	if err := BindToNode(mem, 0); err != nil {
+		t.Errorf("node 0: %v", err)
+	}
+	if err := BindToNode(mem, 63); err == nil {
+		t.Errorf("node 63 accepted on a host without it")
+	}
 }

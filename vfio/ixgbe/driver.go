@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"gvswitch/dataplane"
+	"gvswitch/vfio"
 )
 
 // Errors callers test with errors.Is.
@@ -160,6 +161,7 @@ type Port struct {
 	tx       []txQueue
 	mac      [6]byte
 	dataRoom int
+	numaMem  string // where the DMA memory lives, for Status
 
 	dma    [maxDMARanges]dmaRange
 	ndma   int
@@ -265,6 +267,16 @@ func (p *Port) allocate() error {
 		return fmt.Errorf("%s: DMA memory: %w", p.info.Addr, err)
 	}
 	p.arena = a
+	// Keep the DMA memory on the device's socket (dpdk-socket-mem's
+	// per-node pools); a failure costs speed, not correctness, and shows
+	// in the status column.
+	if n := p.info.NUMANode; n >= 0 {
+		if err := vfio.BindToNode(a.Bytes(), n); err != nil {
+			p.numaMem = "not bound: " + err.Error()
+		} else {
+			p.numaMem = "node " + strconv.Itoa(n)
+		}
+	}
 	// Rings first: they start page aligned and every ring is a multiple
 	// of 1 KB, so each satisfies the 128-byte alignment of RDBAL/TDBAL
 	// (8.2.3.8.1, 8.2.3.9.5).

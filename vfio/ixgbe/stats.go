@@ -172,6 +172,9 @@ func (p *Port) Status() map[string]string {
 		"link_speed":         link,
 		"rx-steering":        "rss",
 	}
+	if p.numaMem != "" {
+		m["numa_mem"] = p.numaMem
+	}
 	if err := p.Health(); err != nil {
 		m["error"] = err.Error()
 	}
