@@ -195,10 +195,16 @@ func TestBondBalanceTCPWithOVSPartner(t *testing.T) {
 			if partnerLACP == "active" {
 				// Same configuration on both sides: same text, but for
 				// names, MACs and timers.
+				// A state bit that needs no immediate PDU (expired) may
+				// take one periodic transmission (1 s) to reach the other
+				// side.
 				for _, cmd := range []string{"bond/show", "lacp/show"} {
-					ours := normalizeShow(l.d.Appctl(t, cmd, "bond0").Stdout)
-					theirs := normalizeShow(l.p.appctl(t, cmd, "bond1"))
-					if ours != theirs {
+					var ours, theirs string
+					if _, ok := eventually(3*time.Second, func() bool {
+						ours = normalizeShow(l.d.Appctl(t, cmd, "bond0").Stdout)
+						theirs = normalizeShow(l.p.appctl(t, cmd, "bond1"))
+						return ours == theirs
+					}); !ok {
 						t.Errorf("%s differs from Open vSwitch's:\n--- ours\n%s--- OVS\n%s", cmd, ours, theirs)
 					}
 				}
