@@ -321,6 +321,7 @@ func (b *Bond) RemoveMember(idx int, now time.Time) {
 	}
 	b.enableMember(b.members[idx], false)
 	b.members[idx] = nil
+	b.enabledMask &^= 1 << idx // a member reusing the slot is a newcomer
 	for i, o := range b.order {
 		if o == idx {
 			b.order = append(b.order[:i], b.order[i+1:]...)
@@ -445,6 +446,9 @@ func (b *Bond) entryReset(now time.Time) {
 func (b *Bond) run(now time.Time) []Frame {
 	var out []Frame
 	status := lacp.StatusOff
+	for _, i := range b.order {
+		b.members[i].mayEnable = true // without LACP only the carrier counts
+	}
 	if b.lacp != nil {
 		out = b.lacp.Run(now)
 		status = b.lacp.Status()

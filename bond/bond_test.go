@@ -692,3 +692,73 @@ func TestConcurrentHotPath(t *testing.T) {
 	<-done
 	<-done
 }
+
+// Turning LACP off on a bond whose partner never answered brings the
+// members back (only the carrier counts), and on again takes them out.
+func TestLACPToggle(t *testing.T) {
+	now := t0
+	lc := &lacp.Config{Active: true, Fast: true, SystemID: mac("02:00:00:00:00:01")}
+	cfg := Config{Name: "bond0", Mode: BalanceSLB, RebalanceInterval: DefaultRebalanceInterval, LACP: lc}
+	b := mustBond(t, cfg, now)
+	p0 := addMember(t, b, "p0", "02:00:00:00:00:10", 1, now)
+	now = now.Add(7 * time.Second)
+	b.Run(now)
+	if b.MemberEnabled(p0) || b.TxMember(0) != -1 {
+		t.Fatal("LACP without partner must disable the member")
+	}
+	cfg.LACP = nil
+	if err := b.Reconfigure(cfg, now); err != nil {
+		t.Fatal(err)
+	}
+	if !b.MemberEnabled(p0) || b.TxMember(0) != p0 || b.LACPStatus() != lacp.StatusOff {
+		t.Errorf("lacp=off: member not back: enabled %v, tx %d, status %v", b.MemberEnabled(p0), b.TxMember(0), b.LACPStatus())
+	}
+	if _, ok := b.LACPCurrent(p0); ok {
+		t.Error("lacp_current must be empty without LACP")
+	}
+	cfg.LACP = lc
+	if err := b.Reconfigure(cfg, now); err != nil {
+		t.Fatal(err)
+	}
+	// Like OVS, an EXPIRED member with no partner counts as negotiated
+	// (TESTING.md), but it may not be enabled.
+	if b.MemberEnabled(p0) || b.TxMember(0) != -1 || b.RxAccept(p0, false) {
+		t.Errorf("lacp back on: status %v, enabled %v", b.LACPStatus(), b.MemberEnabled(p0))
+	}
+	b.Run(now.Add(4 * time.Second))
+	if b.LACPStatus() != lacp.StatusConfigured {
+		t.Errorf("no partner after 4 s: status %v", b.LACPStatus())
+	}
+}
+
+// A member added to a running bond gets a share of the idle buckets; busy
+// buckets stay where their flows are.
+func TestNewMemberGetsIdleBuckets(t *testing.T) {
+	b := mustBond(t, Config{Name: "bond0", Mode: BalanceSLB, RebalanceInterval: DefaultRebalanceInterval}, t0)
+	p0 := addMember(t, b, "p0", "02:00:00:00:00:10", 1, t0)
+	b.Account(5, 1000)
+	p1 := addMember(t, b, "p1", "02:00:00:00:00:11", 2, t0)
+	if b.TxMember(5) != p0 {
+		t.Error("busy bucket moved when a member joined")
+	}
+	n := 0
+	for h := uint32(0); h < Buckets; h++ {
+		if b.TxMember(h) == p1 {
+			n++
+		}
+	}
+	if n < 100 {
+		t.Errorf("new member got %d buckets", n)
+	}
+	b.RemoveMember(p1, t0)
+	p2 := addMember(t, b, "p2", "02:00:00:00:00:12", 3, t0)
+	n = 0
+	for h := uint32(0); h < Buckets; h++ {
+		if b.TxMember(h) == p2 {
+			n++
+		}
+	}
+	if p2 != p1 || n < 100 {
+		t.Errorf("member reusing slot %d got %d buckets", p2, n)
+	}
+}
