@@ -392,3 +392,39 @@ func TestIperfThroughSwitch(t *testing.T) {
 	t.Logf("iperf3 TCP, veth offloads on: gvswitchd %.0f / %.0f Mbit/s, Linux bridge %.0f / %.0f Mbit/s, ratio %.2f",
 		ours[0]/1e6, ours[1]/1e6, linux[0]/1e6, linux[1]/1e6, (ours[0]+ours[1])/(linux[0]+linux[1]))
 }
+
+// TestFakeBridge: a fake bridge vlan302 (add-br vlan302 ovsbr0 302) with a
+// port on it talks to a VLAN 302 access port of the parent, and its own
+// internal port, with an IP, reaches both; a VLAN 300 host reaches none.
+func TestFakeBridge(t *testing.T) {
+	testenv.NeedCommand(t, "ping", "ip")
+	d, sw := startSwitch(t, "fake")
+	mustVsctl(t, d, "add-br", "ovsbr0")
+	mustVsctl(t, d, "add-br", "vlan302", "ovsbr0", "302")
+	h1 := addHost(t, sw, "fh1", "p1", "10.33.0.1/24")
+	h2 := addHost(t, sw, "fh2", "p2", "10.33.0.2/24")
+	h3 := addHost(t, sw, "fh3", "p3", "10.33.0.3/24")
+	mustVsctl(t, d, "add-port", "vlan302", "p1")
+	mustVsctl(t, d, "add-port", "ovsbr0", "p2", "tag=302")
+	mustVsctl(t, d, "add-port", "ovsbr0", "p3", "tag=300")
+	if got := mustVsctl(t, d, "br-to-vlan", "vlan302"); got != "302\n" {
+		t.Errorf("br-to-vlan vlan302: %q", got)
+	}
+	if r := ping(t, h1.ns, h2.ip, 2); r.Code != 0 {
+		t.Fatalf("fake bridge port to VLAN 302 access port: %v\n%s", r, d.Log())
+	}
+	Run(t, nil, "ip", "-n", sw, "addr", "add", "10.33.0.254/24", "dev", "vlan302")
+	for _, h := range []host{h1, h2} {
+		if r := ping(t, sw, h.ip, 2); r.Code != 0 {
+			t.Errorf("vlan302's IP to %s: %v", h.ip, r)
+		}
+	}
+	if r := ping(t, h3.ns, h1.ip, 2); r.Code == 0 {
+		t.Errorf("a VLAN 300 host reached the fake bridge's VLAN 302")
+	}
+	ofport1 := strings.TrimSpace(mustVsctl(t, d, "get", "Interface", "p1", "ofport"))
+	fdb := d.Appctl(t, "fdb/show", "ovsbr0").Stdout
+	if !regexp.MustCompile(fmt.Sprintf(`(?m)^ +%s +302  %s +\d+$`, ofport1, h1.mac)).MatchString(fdb) {
+		t.Errorf("fdb/show ovsbr0 lacks %s on port %s VLAN 302:\n%s", h1.mac, ofport1, fdb)
+	}
+}
