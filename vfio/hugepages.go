@@ -179,24 +179,6 @@ func readInt(path string) (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 }
 
-// ParseSocketMem reads other_config:dpdk-socket-mem, MB per NUMA node:
-// "1024,1024" → [1024 1024]. Empty means nothing asked for.
-func ParseSocketMem(s string) ([]int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	var out []int64
-	for i, f := range strings.Split(s, ",") {
-		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil || n < 0 || n > 1<<24 {
-			return nil, fmt.Errorf("dpdk-socket-mem %q: node %d: %q is not a size in MB", s, i, f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
 // SocketMemPlan is how much hugepage memory to take on each node, in the
 // largest page size that has enough free pages there.
 type SocketMemPlan struct {
@@ -206,9 +188,11 @@ type SocketMemPlan struct {
 }
 
 // PlanSocketMem checks the free hugepages against dpdk-socket-mem (MB per
-// node) and picks a page size per node. The error (wrapping
+// node, as dataplane.ParseSocketMem returns it) and picks a page size per
+// node; the arena of a node's plan is then made with
+// dataplane.ArenaOptions{HugetlbfsDir: a HugeMounts path of that size}. The error (wrapping
 // ErrNoHugepages) says which node lacks what and how to reserve it.
-func (h Host) PlanSocketMem(mb []int64) ([]SocketMemPlan, error) {
+func (h Host) PlanSocketMem(mb []int) ([]SocketMemPlan, error) {
 	pools, err := h.HugePools()
 	if err != nil {
 		return nil, err
@@ -225,7 +209,7 @@ func (h Host) PlanSocketMem(mb []int64) ([]SocketMemPlan, error) {
 		if m == 0 {
 			continue
 		}
-		want := m << 20
+		want := int64(m) << 20
 		var best *HugePool
 		var have []string
 		for i := len(pools) - 1; i >= 0; i-- { // largest page size first

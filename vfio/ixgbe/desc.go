@@ -5,9 +5,9 @@ import (
 	"unsafe"
 )
 
-// desc is one 16-byte advanced descriptor, read and written as two 64-bit
-// little-endian words with atomic operations because the device writes the
-// same memory by DMA.
+// desc is one 16-byte advanced descriptor, two 64-bit little-endian
+// words. Loads are atomic because the device writes the memory by DMA at
+// any time (a plain load could be hoisted out of a polling loop).
 type desc struct {
 	lo, hi uint64
 }
@@ -58,5 +58,9 @@ func descRing(mem []byte, n int) []desc {
 
 func (d *desc) loadLo() uint64   { return atomic.LoadUint64(&d.lo) }
 func (d *desc) loadHi() uint64   { return atomic.LoadUint64(&d.hi) }
-func (d *desc) storeLo(v uint64) { atomic.StoreUint64(&d.lo, v) }
-func (d *desc) storeHi(v uint64) { atomic.StoreUint64(&d.hi, v) }
+// Stores are plain: the device reads a descriptor only after the tail
+// doorbell (Registers.Write32, an atomic store with release semantics on
+// every architecture Go supports), which orders them before it; an atomic
+// store here would be a full barrier (XCHG on amd64) per descriptor.
+func (d *desc) storeLo(v uint64) { d.lo = v }
+func (d *desc) storeHi(v uint64) { d.hi = v }

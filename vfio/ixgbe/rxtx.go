@@ -156,11 +156,11 @@ func (p *Port) txClean(t *txQueue) {
 		if ring[last].loadHi()&txStatDD == 0 {
 			break
 		}
-		for i := 0; i < batch; i++ {
-			j := (t.clean + i) & mask
-			bufs[j].Free()
-			bufs[j] = nil
-		}
+		// One pool lock per run of same-pool packets (dataplane.PutBurst);
+		// the batch is two runs of the ring when it wraps.
+		first := min(batch, len(bufs)-t.clean)
+		freeRun(bufs[t.clean : t.clean+first])
+		freeRun(bufs[:batch-first])
 		t.clean = (last + 1) & mask
 		t.stuckSince = 0
 	}
@@ -216,6 +216,14 @@ func itoa(v int) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
+}
+
+func freeRun(bufs []*dataplane.Packet) {
+	if len(bufs) == 0 {
+		return
+	}
+	dataplane.PutBurst(bufs)
+	clear(bufs)
 }
 
 func (p *Port) dmaReachable(iova uint64) bool {
