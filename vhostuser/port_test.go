@@ -101,24 +101,24 @@ func frame(n int, src, dst byte, seq int) []byte {
 	return f
 }
 
-// guest is a test front-end listening like QEMU with server=on.
-type guest struct {
+// fguest is a test front-end listening like QEMU with server=on.
+type fguest struct {
 	*vhosttest.Frontend
 	path string
 }
 
-func newGuest(t testing.TB, dir, name string) *guest {
+func newGuest(t testing.TB, dir, name string) *fguest {
 	path := filepath.Join(dir, name)
 	f, err := vhosttest.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &guest{Frontend: f, path: path}
+	g := &fguest{Frontend: f, path: path}
 	t.Cleanup(g.Close)
 	return g
 }
 
-func (g *guest) setup(t testing.TB, pairs int) {
+func (g *fguest) setup(t testing.TB, pairs int) {
 	t.Helper()
 	if err := g.Accept(5 * time.Second); err != nil {
 		t.Fatal(err)
