@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -188,6 +189,7 @@ func run(c *config) error {
 		log.Info("exit requested over unixctl (cleanup=%v)", cleanup)
 		cancel()
 	}
+	removeStaleSockets(c.rundir, "gvswitchd")
 	ctl := c.unixctlPath
 	if ctl == "" {
 		ctl = filepath.Join(c.rundir, fmt.Sprintf("gvswitchd.%d.ctl", os.Getpid()))
@@ -217,6 +219,7 @@ func run(c *config) error {
 		if err := os.MkdirAll(ovsRun, 0o755); err != nil {
 			return err
 		}
+		removeStaleSockets(ovsRun, "ovs-vswitchd")
 		opf, err := unixctl.CreatePidfile(filepath.Join(ovsRun, "ovs-vswitchd.pid"))
 		if err != nil {
 			return fmt.Errorf("drop-in mode: %w", err)
@@ -227,12 +230,22 @@ func run(c *config) error {
 		}
 	}
 
+	// Server-mode vhost-user sockets go where Open vSwitch puts them:
+	// the OVS run directory in drop-in mode, ours otherwise.
+	sockDir := c.rundir
+	if c.db != "" {
+		sockDir = unixctl.OVSRundir()
+	}
 	d := reconcile.New(reconcile.Options{
 		Dial:       dial,
 		Unixctl:    uc,
 		SystemID:   c.systemID,
 		OVSVersion: CompatVersion,
-		Rundir:     c.rundir,
+		Rundir:     sockDir,
+		OnReady: func() {
+			log.Info("configuration applied; ready")
+			notifyParent(nil)
+		},
 	})
 	registerPortTypes()
 
@@ -251,7 +264,6 @@ func run(c *config) error {
 		}
 	}()
 	log.Info("gvswitchd %s (Open vSwitch %s compatible) starting, pid %d", Version, CompatVersion, os.Getpid())
-	notifyParent(nil)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	select {
@@ -265,4 +277,21 @@ func run(c *config) error {
 	}
 	log.Info("exiting")
 	return err
+}
+
+// removeStaleSockets deletes <dir>/<name>.<pid>.ctl sockets left by
+// processes that no longer exist (a crash or kill -9), so the run
+// directory does not fill up with dead control sockets.
+func removeStaleSockets(dir, name string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, name+".*.ctl"))
+	for _, m := range matches {
+		pidText := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), name+"."), ".ctl")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.Remove(m)
+		}
+	}
 }

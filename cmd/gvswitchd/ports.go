@@ -3,11 +3,15 @@ package main
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 
 	"gvswitch/control/reconcile"
+	"gvswitch/control/unixctl/vlog"
 	"gvswitch/dataplane"
 	"gvswitch/dataplane/afpacket"
 	"gvswitch/dataplane/tap"
+	"gvswitch/vfio/ixgbe"
+	"gvswitch/vhostuser"
 )
 
 // registerPortTypes registers the Interface types gvswitchd can open; each
@@ -42,4 +46,48 @@ func registerPortTypes() {
 		}
 		return p, nil
 	})
+	// vhost-user, the switch connecting to the guest's socket
+	// (options:vhost-server-path; QEMU's server=on, libvirt mode='server').
+	reconcile.RegisterType("dpdkvhostuserclient", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
+		path := c.Options["vhost-server-path"]
+		if path == "" {
+			return nil, fmt.Errorf("vhost-user client port %s: options:vhost-server-path is not set", c.Name)
+		}
+		return vhostuser.NewClient(c.Name, path, vhostOptions(c))
+	})
+	// vhost-user, the switch listening on <vhost-sock-dir>/<name>
+	// (vhost-sock-dir is relative to the run directory, as in OVS).
+	reconcile.RegisterType("dpdkvhostuser", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
+		dir := c.Rundir
+		if sd := c.Global["vhost-sock-dir"]; sd != "" {
+			dir = filepath.Join(c.Rundir, sd)
+		}
+		return vhostuser.NewServer(c.Name, filepath.Join(dir, c.Name), vhostOptions(c))
+	})
+	// A physical 82599/X540 port through VFIO (options:dpdk-devargs is
+	// its PCI address).
+	reconcile.RegisterType("dpdk", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
+		addr := c.Options["dpdk-devargs"]
+		if addr == "" {
+			return nil, fmt.Errorf("'%s' is missing 'options:dpdk-devargs'. The old 'dpdk<port_id>' names are not supported", c.Name)
+		}
+		opt := ixgbe.Options{Name: c.Name, MTU: c.MTURequest, TxQueues: c.Workers, HugePages: c.Global["dpdk-socket-mem"] != ""}
+		if err := ixgbe.ParseOptions(&opt, c.Options); err != nil {
+			return nil, err
+		}
+		p, err := ixgbe.Open(addr, opt)
+		if err != nil {
+			return nil, fmt.Errorf("Error attaching device '%s' to DPDK: %v", addr, err)
+		}
+		return p, nil
+	})
+}
+
+func vhostOptions(c reconcile.IfaceConfig) vhostuser.Options {
+	return vhostuser.Options{
+		Pool:   c.Pool,
+		Logger: vlog.Module("netdev_dpdk").Slog(),
+		IOMMU:  c.Global["vhost-iommu-support"] == "true",
+		MTU:    c.MTURequest,
+	}
 }

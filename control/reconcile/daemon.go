@@ -56,6 +56,10 @@ type Options struct {
 	Rundir string
 	// StatsInterval is how often statistics are written (5 s if zero).
 	StatsInterval time.Duration
+	// OnReady, if set, is called once, after the first configuration
+	// was applied and the Open_vSwitch row initialised (--detach waits
+	// for it, as ovs-vswitchd's does).
+	OnReady func()
 	// NoDataplane runs without packet memory, bridges or PMDs: ports
 	// are opened and reported but nothing forwards (for tests of the
 	// database side).
@@ -77,6 +81,9 @@ type Daemon struct {
 	ifaces  map[ovsdb.UUID]*iface
 	nextODP int
 	dp      datapath
+	// requeue is signalled when a port's queue count changed.
+	requeue   chan struct{}
+	readyOnce sync.Once
 }
 
 type bridge struct {
@@ -109,7 +116,7 @@ func New(opts Options) *Daemon {
 		opts.StatsInterval = 5 * time.Second
 	}
 	d := &Daemon{opts: opts, bridges: map[string]*bridge{}, ports: map[ovsdb.UUID]*port{},
-		ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1}
+		ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1, requeue: make(chan struct{}, 1)}
 	var bdp *bridgeDatapath
 	if opts.NoDataplane {
 		d.dp = nullDatapath{}
@@ -176,6 +183,9 @@ func (d *Daemon) runSession(ctx context.Context) error {
 	if err := d.reconfigure(); err != nil {
 		return err
 	}
+	if d.opts.OnReady != nil {
+		d.readyOnce.Do(d.opts.OnReady)
+	}
 	stats := time.NewTicker(d.opts.StatsInterval)
 	defer stats.Stop()
 	// The slow path of bonds (LACP runs every second with lacp-time=fast)
@@ -197,6 +207,14 @@ func (d *Daemon) runSession(ctx context.Context) error {
 			if err := d.reconfigure(); err != nil {
 				return err
 			}
+		case <-d.requeue:
+			d.mu.Lock()
+			for _, p := range d.ports {
+				if p.attached {
+					d.dp.requeue(p)
+				}
+			}
+			d.mu.Unlock()
 		case <-fast.C:
 			if err := d.runSlowPath(); err != nil {
 				return err
@@ -627,6 +645,11 @@ func vlanKey(r ovsdb.Row) string {
 func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error) *iface {
 	cfg, key := ifaceConfig(di, d.opts.Rundir)
 	cfg.Pool = pool
+	d.mu.Lock()
+	cfg.Workers = d.dp.workers()
+	_, root := d.ovsRow()
+	cfg.Global = root["other_config"].StringMap()
+	d.mu.Unlock()
 	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key,
 		otherConfig: cfg.OtherConfig, affinity: cfg.OtherConfig["pmd-rxq-affinity"]}
 	covUpdatePort.Inc()
@@ -815,6 +838,15 @@ func statsMap(p dataplane.Port) ovsMap {
 		}
 	}
 	return intMapOf(m)
+}
+
+// queuesChanged is called by ports (from their own goroutines) when their
+// queue count changed.
+func (d *Daemon) queuesChanged() {
+	select {
+	case d.requeue <- struct{}{}:
+	default:
+	}
 }
 
 // runSlowPath runs the datapath's periodic work and writes bond status

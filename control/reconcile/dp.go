@@ -25,6 +25,10 @@ type datapath interface {
 	// detach removes the port's rx queues from the PMDs and the port
 	// from its bridge; afterwards no PMD touches its devices.
 	detach(p *port)
+	// requeue re-reads the rx queue counts of an attached port's devices.
+	requeue(p *port)
+	// workers is how many goroutines transmit (PMDs + main thread).
+	workers() int
 	// tick runs periodic work (MAC ageing, bonds) about once a second
 	// or more.
 	tick()
@@ -47,4 +51,6 @@ func (nullDatapath) attach(p *port, _ ovsdb.Row) error {
 func (nullDatapath) reconfigurePort(*port, ovsdb.Row) error { return nil }
 func (nullDatapath) detach(*port)                           {}
 func (nullDatapath) tick()                                  {}
+func (nullDatapath) requeue(*port)                          {}
+func (nullDatapath) workers() int                           { return 1 }
 func (nullDatapath) close()                                 {}

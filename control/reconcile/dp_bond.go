@@ -153,7 +153,7 @@ func (b *bridgeDatapath) attachBond(p *port, row ovsdb.Row, br *dataplane.Bridge
 	st := &portState{br: br, bond: bs}
 	for idx, f := range bs.members {
 		if f != nil {
-			st.rxqs = append(st.rxqs, b.addRxqs(br, no, idx, f)...)
+			st.rxqs = append(st.rxqs, memberRxqs{f: f, member: idx, qs: b.addRxqs(br, no, idx, f)})
 		}
 	}
 	p.no, p.attached, p.dpState = no, true, st

@@ -40,8 +40,16 @@ type bridgeDatapath struct {
 // portState is what bridgeDatapath keeps in port.dpState.
 type portState struct {
 	br   *dataplane.Bridge
-	rxqs []*pmd.Rxq
+	rxqs []memberRxqs
 	bond *bondState // nil for a plain port
+}
+
+// memberRxqs are the rx queues of one device of a port, as handed to the
+// PMDs.
+type memberRxqs struct {
+	f      *iface
+	member int // bond member index, -1 for a plain port
+	qs     []*pmd.Rxq
 }
 
 func newBridgeDatapath(d *Daemon) *bridgeDatapath {
@@ -212,14 +220,23 @@ func (b *bridgeDatapath) attach(p *port, row ovsdb.Row) error {
 		return err
 	}
 	st := &portState{br: br}
-	st.rxqs = b.addRxqs(br, no, -1, f)
+	st.rxqs = []memberRxqs{{f: f, member: -1, qs: b.addRxqs(br, no, -1, f)}}
 	p.no, p.attached, p.dpState = no, true, st
 	return nil
+}
+
+// queueNotifier is implemented by ports whose queue count changes at run
+// time (a vhost-user guest negotiating queues).
+type queueNotifier interface {
+	SetQueueChangeNotify(func())
 }
 
 // addRxqs hands the rx queues of one device to the PMDs, each burst going
 // to br.Process as coming from bridge port no (bond member member).
 func (b *bridgeDatapath) addRxqs(br *dataplane.Bridge, no uint32, member int, f *iface) []*pmd.Rxq {
+	if qn, ok := f.dp.(queueNotifier); ok {
+		qn.SetQueueChangeNotify(b.d.queuesChanged)
+	}
 	aff := parseAffinity(f)
 	var qs []*pmd.Rxq
 	for q := 0; q < f.dp.NumRxQueues(); q++ {
@@ -258,6 +275,40 @@ func parseAffinity(f *iface) map[int]int {
 	return out
 }
 
+func (b *bridgeDatapath) removeRxqs(f *iface, qs []*pmd.Rxq) {
+	if qn, ok := f.dp.(queueNotifier); ok {
+		qn.SetQueueChangeNotify(nil)
+	}
+	for _, q := range qs {
+		b.pmds.RemoveRxq(q)
+	}
+}
+
+// requeue gives the PMDs the current rx queues of every device whose
+// queue count changed since it was attached.
+func (b *bridgeDatapath) requeue(p *port) {
+	st, ok := p.dpState.(*portState)
+	if !ok {
+		return
+	}
+	for i, m := range st.rxqs {
+		if n := m.f.dp.NumRxQueues(); n != len(m.qs) {
+			b.removeRxqs(m.f, m.qs)
+			st.rxqs[i].qs = b.addRxqs(st.br, p.no, m.member, m.f)
+			dpLog.Info("%s: now %d rx queue(s)", m.f.name, n)
+		}
+	}
+}
+
+// workers is the number of goroutines that may transmit (PMDs and the
+// main thread): ports with that many tx queues need no tx lock.
+func (b *bridgeDatapath) workers() int {
+	if b.pmds == nil {
+		return 1
+	}
+	return len(b.pmds.Threads()) + 1
+}
+
 func (b *bridgeDatapath) reconfigurePort(p *port, row ovsdb.Row) error {
 	st, ok := p.dpState.(*portState)
 	if !ok {
@@ -276,8 +327,8 @@ func (b *bridgeDatapath) detach(p *port) {
 	if !ok {
 		return
 	}
-	for _, q := range st.rxqs {
-		b.pmds.RemoveRxq(q)
+	for _, m := range st.rxqs {
+		b.removeRxqs(m.f, m.qs)
 	}
 	if _, err := st.br.RemovePort(p.no); err != nil {
 		dpLog.Warn("port %s: %v", p.name, err)

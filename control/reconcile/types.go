@@ -24,6 +24,13 @@ type IfaceConfig struct {
 	// Pool is the switch's packet memory, for ports that receive into
 	// their own buffers.
 	Pool *dataplane.Pool
+	// Workers is how many goroutines may transmit on the port at once
+	// (PMDs and the main thread): the tx queues a port should have to
+	// need no tx lock.
+	Workers int
+	// Global is Open_vSwitch other_config (vhost-iommu-support,
+	// vhost-sock-dir, ...).
+	Global map[string]string
 }
 
 // Opener opens a port of one Interface type. The error text goes to the

@@ -372,3 +372,78 @@ func TestBondPartnerWithoutLACP(t *testing.T) {
 		})
 	}
 }
+
+var fdbLine = regexp.MustCompile(`(?m)^\s*(\d+)\s+(\d+)\s+(\S+)\s+\d+$`)
+
+// fdbPort returns the port number fdb/show gives for mac, "" if absent.
+func fdbPort(show, mac string) string {
+	for _, m := range fdbLine.FindAllStringSubmatch(show, -1) {
+		if m[3] == mac {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// active-backup without LACP facing two plain switch ports: after a
+// failover, the learning packets (gratuitous RARPs) move the hosts' MACs to
+// the new port in the upstream switch's table before the hosts send
+// anything. The bond/* commands answer as Open vSwitch's do.
+func TestBondActiveBackupLearningPackets(t *testing.T) {
+	l := newBondLab(t, "bab", []string{"bond_mode=active-backup"}, nil)
+	if _, ok := eventually(5*time.Second, func() bool { return l.ping(t, "-c", "1", "-W", "1").Code == 0 }); !ok {
+		t.Fatalf("ping over an active-backup bond failed\n%s", l.dump(t))
+	}
+	h1mac := regexp.MustCompile(`link/ether (\S+)`).FindStringSubmatch(Run(t, nil, "ip", "-n", l.h1, "link", "show", "eth0").Stdout)[1]
+	ofport := map[string]string{}
+	for _, p := range []string{"p0", "p1"} {
+		ofport[strings.TrimSpace(l.p.vsctl(t, "get", "Interface", p, "ofport"))] = p
+	}
+	before := ofport[fdbPort(l.p.appctl(t, "fdb/show", "br1"), h1mac)]
+	show := l.d.Appctl(t, "bond/show", "bond0").Stdout
+	active := regexp.MustCompile(`active member mac: \S+\((s[01])\)`).FindStringSubmatch(show)
+	if active == nil || before != "p"+active[1][1:] {
+		t.Fatalf("partner learned %s on %q, our active member %v\n%s", h1mac, before, active, show)
+	}
+	other := "s1"
+	if active[1] == "s1" {
+		other = "s0"
+	}
+	if r := l.d.Appctl(t, "bond/set-active-member", "bond0", other); r.Code != 0 || r.Stdout != "done\n" {
+		t.Fatalf("bond/set-active-member: %v", r)
+	}
+	want := "p" + other[1:]
+	if _, ok := eventually(2*time.Second, func() bool {
+		return ofport[fdbPort(l.p.appctl(t, "fdb/show", "br1"), h1mac)] == want
+	}); !ok {
+		t.Errorf("upstream did not relearn %s on %s after the failover:\n%s", h1mac, want, l.p.appctl(t, "fdb/show", "br1"))
+	}
+	if r := l.ping(t, "-c", "3", "-i", "0.2", "-W", "1"); r.Code != 0 {
+		t.Errorf("ping after failover: %v", r)
+	}
+	if got := l.d.Vsctl(t, "get", "Port", "bond0", "bond_active_slave").Stdout; !strings.Contains(show, "active member mac: ") || got == "" {
+		t.Errorf("bond_active_slave %q", got)
+	}
+	// Replies and errors as Open vSwitch gives them.
+	for _, tc := range []struct {
+		args   []string
+		stdout string
+		code   int
+		stderr string
+	}{
+		{[]string{"bond/set-active-member", "bond0", other}, "no change\n", 0, ""},
+		{[]string{"bond/set-active-member", "bond0", "nosuch"}, "", 2, "no such member\n"},
+		{[]string{"bond/show", "nosuch"}, "", 2, "no such bond\n"},
+		{[]string{"lacp/show", "bond0"}, "", 2, "no such lacp object\n"},
+		{[]string{"bond/hash", "52:54:00:d4:25:2e", "300", "7"}, strings.TrimSpace(l.p.appctl(t, "bond/hash", "52:54:00:d4:25:2e", "300", "7")) + "\n", 0, ""},
+		{[]string{"bond/migrate", "bond0", "3", other}, "", 2, "not an SLB bond\n"},
+	} {
+		r := l.d.Appctl(t, tc.args...)
+		if r.Code != tc.code || r.Stdout != tc.stdout || !strings.HasPrefix(r.Stderr, tc.stderr) {
+			t.Errorf("ovs-appctl %v: %v", tc.args, r)
+		}
+	}
+	if r := l.d.Appctl(t, "bond/list"); r.Stdout != "bond\ttype\trecircID\tmembers\nbond0\tactive-backup\t0\ts0, s1\n" {
+		t.Errorf("bond/list: %q", r.Stdout)
+	}
+}
