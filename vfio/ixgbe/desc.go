@@ -56,8 +56,9 @@ func descRing(mem []byte, n int) []desc {
 	return unsafe.Slice((*desc)(unsafe.Pointer(&mem[0])), n)
 }
 
-func (d *desc) loadLo() uint64   { return atomic.LoadUint64(&d.lo) }
-func (d *desc) loadHi() uint64   { return atomic.LoadUint64(&d.hi) }
+func (d *desc) loadLo() uint64 { return atomic.LoadUint64(&d.lo) }
+func (d *desc) loadHi() uint64 { return atomic.LoadUint64(&d.hi) }
+
 // Stores are plain: the device reads a descriptor only after the tail
 // doorbell (Registers.Write32, an atomic store with release semantics on
 // every architecture Go supports), which orders them before it; an atomic
