@@ -158,8 +158,10 @@ func (t *txTarget) send(worker int, pkts []*Packet) {
 	q := worker % nq
 	l := &t.locks[q%txLocks]
 	l.lock()
+	// A device may panic (a vhost-user guest's memory vanishing under us
+	// faults, and the PMD recovers): never leave its queue locked.
+	defer l.unlock()
 	t.port.TxBurst(q, pkts)
-	l.unlock()
 }
 
 // bridgePort is what lives as long as the port: identity, capture and

@@ -144,3 +144,60 @@ func TestCapturePcap(t *testing.T) {
 		t.Fatal("WritePcap returned without frames or error")
 	}
 }
+
+// panicPort is a device whose TxBurst panics, like a vhost-user port whose
+// guest memory disappeared (the PMD recovers such panics).
+type panicPort struct {
+	*memport.Port
+	panics atomic.Bool
+}
+
+func (p *panicPort) TxBurst(q int, pkts []*dataplane.Packet) int {
+	if p.panics.Load() {
+		panic("fault in guest memory")
+	}
+	return p.Port.TxBurst(q, pkts)
+}
+
+func TestPanickingDevice(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	r.add(1, dataplane.PortConfig{})
+	r.add(2, dataplane.PortConfig{})
+	bad := &panicPort{Port: memport.New("bad", r.pool, memport.Options{})}
+	if err := r.br.AddPort(3, dataplane.PortConfig{Name: "bad", Port: bad}); err != nil {
+		t.Fatal(err)
+	}
+	bad.panics.Store(true)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 64))
+	}()
+	r.takeAll()
+	// The worker is quiescent (RemovePort returns) and its tx locks free.
+	done := make(chan struct{})
+	go func() {
+		r.br.RemovePort(3)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RemovePort hangs after a panic inside Process")
+	}
+	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 64))
+	if got := r.takeAll(); len(got[2]) != 1 {
+		t.Fatalf("after the panic: %v", counts(got))
+	}
+	bad.panics.Store(false)
+	if err := r.br.AddPort(3, dataplane.PortConfig{Name: "bad", Port: bad}); err != nil {
+		t.Fatal(err)
+	}
+	r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 64))
+	if got := bad.Take(); len(got) != 1 {
+		t.Fatalf("device got %d frames after its panic", len(got))
+	}
+}

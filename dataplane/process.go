@@ -135,12 +135,21 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 	}
 	w := b.worker(workerID)
 	w.seq.Add(1)
+	// The PMD recovers from a panic below us (a faulting device): leave
+	// the worker consistent and quiescent even then.
+	finished := false
+	defer func() {
+		if !finished {
+			w.reset()
+		}
+		w.seq.Add(1)
+	}()
 	s := b.snap.Load()
 	w.prepare(s)
 	in := s.index(inPort)
 	if in < 0 {
 		w.cache.PutBurst(pkts)
-		w.seq.Add(1)
+		finished = true
 		return
 	}
 	pv := &s.ports[in]
@@ -288,7 +297,26 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 	if nMiss != 0 {
 		w.misses.Add(nMiss)
 	}
-	w.seq.Add(1)
+	finished = true
+}
+
+// reset drops what a burst interrupted by a panic left in the batches
+// (their buffers go back to the pool: the device that panicked may hold
+// some of them, which then leak rather than being freed twice).
+func (w *worker) reset() {
+	for _, oi := range w.dirty {
+		ob := &w.outs[oi]
+		for _, p := range ob.pkts {
+			if p != nil {
+				w.cache.Put(p)
+			}
+		}
+		clear(ob.pkts)
+		ob.pkts, ob.member, ob.hash = ob.pkts[:0], ob.member[:0], ob.hash[:0]
+		ob.queued = false
+	}
+	w.dirty = w.dirty[:0]
+	clear(w.sendv[:cap(w.sendv)])
 }
 
 // output applies port oi's egress VLAN to p (tagged says whether p carries
