@@ -65,8 +65,14 @@ type Options struct {
 	// PoolSize is the number of receive buffers; 0 sizes it from the
 	// queues (at least 16384, like OVS-DPDK's minimum mempool).
 	PoolSize int
-	// HugePages asks for hugepage-backed DMA memory.
-	HugePages bool
+	// HugePages asks for hugepage-backed DMA memory, of HugePageSize
+	// (2 MiB or 1 GiB; 0: 2 MiB) or from the hugetlbfs mount HugetlbfsDir
+	// (vfio.Host.HugeMounts finds them). RequireHuge fails instead of
+	// falling back to ordinary pages (uio_pci_generic sets it).
+	HugePages    bool
+	RequireHuge  bool
+	HugePageSize int
+	HugetlbfsDir string
 	// Timeouts; zero picks the default.
 	ResetTimeout  time.Duration // reset, EEPROM auto-read, DMA init: 1s
 	QueueTimeout  time.Duration // RXDCTL/TXDCTL enable: 1s
@@ -174,6 +180,9 @@ type Port struct {
 	hw      hwStats
 	closed  atomic.Bool
 	health  atomic.Pointer[error]
+
+	lastLink   atomic.Bool
+	linkResets atomic.Uint64
 }
 
 type rxQueue struct {
@@ -262,7 +271,8 @@ func (p *Port) allocate() error {
 		return fmt.Errorf("%s: %w: pool of %d buffers cannot fill %d rx queues of %d descriptors", p.info.Addr, ErrOptions, count, o.RxQueues, o.RxDesc)
 	}
 	bufSize := (dataplane.Headroom + p.dataRoom + 63) &^ 63
-	a, err := dataplane.NewArena(ringBytes+count*bufSize, dataplane.ArenaOptions{HugePages: o.HugePages})
+	a, err := dataplane.NewArena(ringBytes+count*bufSize, dataplane.ArenaOptions{
+		HugePages: o.HugePages, RequireHuge: o.RequireHuge, HugePageSize: o.HugePageSize, HugetlbfsDir: o.HugetlbfsDir})
 	if err != nil {
 		return fmt.Errorf("%s: DMA memory: %w", p.info.Addr, err)
 	}
@@ -645,13 +655,23 @@ func (p *Port) MTU() int {
 // MAC is the address loaded from the EEPROM.
 func (p *Port) MAC() [6]byte { return p.mac }
 
-// Link reads the link state from LINKS (8.2.3.22.20).
+// Link reads the link state from LINKS (8.2.3.22.20); polling it is how
+// link changes are seen (no interrupts), and each change counts in
+// LinkResets.
 func (p *Port) Link() bool {
 	if p.closed.Load() {
 		return false
 	}
-	return p.regs.Read32(regLINKS)&linksUp != 0
+	up := p.regs.Read32(regLINKS)&linksUp != 0
+	if p.lastLink.Swap(up) != up {
+		p.linkResets.Add(1)
+	}
+	return up
 }
+
+// LinkResets counts the link state changes Link has seen (the Interface
+// link_resets column).
+func (p *Port) LinkResets() uint64 { return p.linkResets.Load() }
 
 // Speed is the negotiated link speed in Mb/s, 0 when the link is down.
 func (p *Port) Speed() int {

@@ -363,6 +363,10 @@ func TestLinkDownUp(t *testing.T) {
 		if err := p.WaitLink(time.Second); err != nil || !p.Link() {
 			t.Errorf("%#x: link not back: %v", id, err)
 		}
+		// up (first poll), down, up again.
+		if n := p.LinkResets(); n != 3 {
+			t.Errorf("%#x: %d link changes seen, want 3", id, n)
+		}
 		p.Close()
 		if p.Link() {
 			t.Errorf("%#x: closed port reports link up", id)
@@ -623,5 +627,38 @@ func TestStatusKeys(t *testing.T) {
 	}
 	if !strings.Contains(st["bus_info"], "device_id=0x1528") || !strings.Contains(st["if_descr"], "X540") {
 		t.Errorf("status %v", st)
+	}
+}
+
+// Stats, Link and Status may be called from any goroutine while a PMD
+// polls (dataplane.Port's contract); run under -race.
+func TestConcurrentStatsDuringTraffic(t *testing.T) {
+	p, dev := openFake(t, dev82599, fakeVariant{}, smallOpts())
+	frames := benchFrames(p)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var burst [32]*dataplane.Packet
+		for i := 0; i < 300; i++ {
+			for _, f := range frames {
+				dev.inject(f)
+			}
+			n := p.RxBurst(0, burst[:])
+			p.TxBurst(0, burst[:n])
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if s := p.Stats(); s.RxPackets != 300*32 || s.TxPackets != 300*32 {
+				t.Errorf("stats %+v, want %d each way", s, 300*32)
+			}
+			return
+		default:
+			p.Stats()
+			p.ExtraStats()
+			p.Status()
+			p.Link()
+		}
 	}
 }

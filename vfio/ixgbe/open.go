@@ -49,7 +49,7 @@ func OpenHost(h vfio.Host, pciAddr string, opts Options) (*Port, error) {
 	if info.Driver == vfio.DriverUIO {
 		// Physical addresses need memory that neither moves nor is
 		// scattered: hugepages.
-		opts.HugePages = true
+		opts.HugePages, opts.RequireHuge = true, true
 	}
 	node := info.NUMANode
 	return New(&pciBus{dev: dev, regs: regs}, BusInfo{Addr: addr, VendorID: info.Vendor, DeviceID: info.DeviceID, NUMANode: node, Driver: info.Driver}, opts)
