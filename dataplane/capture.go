@@ -182,3 +182,16 @@ func (c *Capture) WritePcap(ctx context.Context, w io.Writer, count int, poll ti
 		}
 	}
 }
+
+// Capture records port no's traffic as pcap to w until count frames were
+// written (count <= 0: until ctx ends) and detaches again: all that
+// `gvswitchctl capture PORT -w file.pcap -c N` needs. Only one capture per
+// port at a time: a second one replaces the first.
+func (b *Bridge) Capture(ctx context.Context, no uint32, w io.Writer, count int, opt CaptureOptions) (int, error) {
+	c := NewCapture(opt)
+	if err := b.SetCapture(no, c); err != nil {
+		return 0, err
+	}
+	defer b.SetCapture(no, nil)
+	return c.WritePcap(ctx, w, count, 0)
+}

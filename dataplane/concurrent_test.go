@@ -201,3 +201,50 @@ func TestPanickingDevice(t *testing.T) {
 		t.Fatalf("device got %d frames after its panic", len(got))
 	}
 }
+
+func TestBridgeCaptureHelper(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	r.add(1, dataplane.PortConfig{})
+	r.add(2, dataplane.PortConfig{})
+	var buf bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.br.Capture(context.Background(), 2, &buf, 2, dataplane.CaptureOptions{Direction: dataplane.CaptureTx})
+		done <- err
+	}()
+	// Send until the capture has seen two frames sent on port 2.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd, err := pcapgo.NewReader(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for {
+				if _, _, err := rd.ReadPacketData(); err != nil {
+					break
+				}
+				n++
+			}
+			if n != 2 {
+				t.Fatalf("pcap has %d frames, want 2", n)
+			}
+			if err := r.br.SetCapture(9, nil); err == nil {
+				t.Fatal("capture on an unknown port accepted")
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("capture did not finish")
+		}
+		r.send(1, frame(broadcast, hostMAC(1), 0, 0, 0x0800, 64))
+		r.takeAll()
+		time.Sleep(time.Millisecond)
+	}
+}
