@@ -3,6 +3,7 @@ package pmd
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,4 +100,16 @@ func TestParseArgs(t *testing.T) {
 	if f.Secs != 0 || dp != "12" {
 		t.Errorf("-secs not allowed: got %+v %q", f, dp)
 	}
+}
+
+func FuzzParseArgs(f *testing.F) {
+	f.Add("-pmd\x001\x00-secs\x0010\x00netdev@ovs-netdev", true)
+	f.Add("-pmd", false)
+	f.Fuzz(func(t *testing.T, s string, secs bool) {
+		args := strings.Split(s, "\x00")
+		fl, _ := ParseArgs(args, secs)
+		if fl.Core < -1 || fl.Secs < 0 || (!secs && fl.Secs != 0) {
+			t.Fatalf("ParseArgs(%q, %v) = %+v", args, secs, fl)
+		}
+	})
 }
