@@ -413,9 +413,20 @@ func (p *Port) init() error {
 		}
 	}
 	// 4.6.7: enable receive after all queues are set up (8.2.3.8.10).
-	p.set(regRXCTRL, rxctrlRXEN)
+	p.enableRx()
 	p.applyFilters()
 	return nil
+}
+
+// enableRx sets RXCTRL.RXEN with the receive security block stopped, as
+// 8.2.3.8.10 asks of the 82599 (SECRXCTRL.RX_DIS, wait for
+// SECRXSTAT.SECRX_RDY). A block that never reports ready is not fatal:
+// receive is enabled anyway, as the datasheet's flow allows.
+func (p *Port) enableRx() {
+	p.set(regSECRXCTRL, secrxRxDis)
+	p.wait("security RX path not idle (SECRXSTAT.SECRX_RDY)", regSECRXSTAT, secrxRdy, secrxRdy, 10*time.Millisecond)
+	p.set(regRXCTRL, rxctrlRXEN)
+	p.clear(regSECRXCTRL, secrxRxDis)
 }
 
 func (p *Port) disableInterrupts() {
@@ -459,7 +470,8 @@ func (p *Port) initRx() {
 	// 8.2.3.22.8 and 8.2.3.8.8: strip the CRC, in both places as 4.6.7
 	// requires them to agree.
 	p.set(regHLREG0, hlreg0RxCRCStrp)
-	p.set(regRDRXCTL, rdrxctlCRCStrip)
+	rdrxctl := p.regs.Read32(regRDRXCTL)&^rdrxctlRSCFrstSize | rdrxctlCRCStrip | rdrxctlRSCACKC | rdrxctlFCoEWrFix
+	p.regs.Write32(regRDRXCTL, rdrxctl)
 	p.setMaxFrame()
 	// 7.1.2.8: RSS with the verification-suite key, RETA entry i → queue
 	// i mod n, hash over IPv4/IPv6 and their TCP/UDP ports.

@@ -138,6 +138,9 @@ func TestInitSequenceDatasheetOrder(t *testing.T) {
 		}
 		i = find(i, "statistics cleared", r(regGPRC, 0, 0))
 		rxOff := find(i, "RXCTRL.RXEN off", w(regRXCTRL, rxctrlRXEN, 0))
+		// 8.2.3.8.8: CRC strip, RSCFRSTSIZE written 0, RSCACKC and
+		// FCOE_WRFIX written 1.
+		find(rxOff, "RDRXCTL", w(regRDRXCTL, rdrxctlCRCStrip|rdrxctlRSCFrstSize|rdrxctlRSCACKC|rdrxctlFCoEWrFix, rdrxctlCRCStrip|rdrxctlRSCACKC|rdrxctlFCoEWrFix))
 		for q := 0; q < 4; q++ {
 			j := find(rxOff, "SRRCTL with DROP_EN", w(rxq(regSRRCTL, q), srrctlDrop|srrctlAdv1, srrctlDrop|srrctlAdv1))
 			find(j, "RDLEN", w(rxq(regRDLEN, q), 0xFFFFFFFF, 512*16))
@@ -158,7 +161,10 @@ func TestInitSequenceDatasheetOrder(t *testing.T) {
 		for q := 0; q < 2; q++ {
 			last = max(last, find(te, "TXDCTL.ENABLE", w(txq(regTXDCTL, q), txdctlEn, txdctlEn)))
 		}
-		find(last, "RXCTRL.RXEN on after every queue", w(regRXCTRL, rxctrlRXEN, rxctrlRXEN))
+		j := find(last, "SECRXCTRL.RX_DIS", w(regSECRXCTRL, secrxRxDis, secrxRxDis))
+		j = find(j, "SECRXSTAT.SECRX_RDY", r(regSECRXSTAT, secrxRdy, secrxRdy))
+		j = find(j, "RXCTRL.RXEN on after every queue", w(regRXCTRL, rxctrlRXEN, rxctrlRXEN))
+		find(j, "SECRXCTRL.RX_DIS cleared", w(regSECRXCTRL, secrxRxDis, 0))
 		if mrqc > te {
 			t.Errorf("%#x: RSS programmed after transmit enable", id)
 		}

@@ -79,8 +79,9 @@ func (f *fakeDevice) powerOn() {
 	if !f.v.noEEPROM {
 		f.regs[regEEC/4] |= eecAutoRdDone
 	}
+	f.regs[regRDRXCTL/4] = rdrxctlRSCFrstSize // reads non-zero after reset
 	if !f.v.noDMAInit {
-		f.regs[regRDRXCTL/4] = rdrxctlDMAIDone
+		f.regs[regRDRXCTL/4] |= rdrxctlDMAIDone
 	}
 	m := f.mac
 	f.regs[regRAL0/4] = uint32(m[0]) | uint32(m[1])<<8 | uint32(m[2])<<16 | uint32(m[3])<<24
@@ -130,6 +131,11 @@ func (f *fakeDevice) readLocked(off uint32) uint32 {
 		up := f.cable && !f.v.noLink && (f.anRestart || f.deviceID == 0x1528 || f.deviceID == 0x1560)
 		if up {
 			return linksUp | linksSpeed10G<<linksSpeedShift
+		}
+		return 0
+	case off == regSECRXSTAT:
+		if f.regs[regSECRXCTRL/4]&secrxRxDis != 0 {
+			return secrxRdy
 		}
 		return 0
 	case isStatReg(off):

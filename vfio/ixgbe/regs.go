@@ -33,6 +33,12 @@ const (
 	regRDRXCTL      = 0x02F00 // 8.2.3.8.8 Receive DMA Control
 	rdrxctlCRCStrip = 1 << 1
 	rdrxctlDMAIDone = 1 << 3 // DMA initialisation done
+	// 8.2.3.8.8 field notes: RSCFRSTSIZE reads as non-zero and must be
+	// written as zero; RSCACKC and FCOE_WRFIX read as zero and must be
+	// written as one.
+	rdrxctlRSCFrstSize = 0x1F << 17
+	rdrxctlRSCACKC     = 1 << 25
+	rdrxctlFCoEWrFix   = 1 << 26
 
 	// 8.2.3.22.19 Auto Negotiation Control (82599 only; the X540's
 	// copper PHY negotiates by itself).
@@ -93,6 +99,9 @@ const (
 	rahAV        = 1 << 31
 	regMTA0      = 0x05200 // 8.2.3.7.7 Multicast Table Array, 128 registers
 	regSECRXCTRL = 0x08D00 // 8.2.3.12.1 Security RX Control
+	secrxRxDis   = 1 << 1
+	regSECRXSTAT = 0x08D04 // 8.2.3.12.2 Security RX Status
+	secrxRdy     = 1 << 0
 
 	// 8.2.3.8 Receive queue registers for queues 0..63, 0x40 apart.
 	regRDBAL    = 0x01000
