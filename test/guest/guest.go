@@ -61,8 +61,11 @@ type Options struct {
 	// Name names the guest's files in Dir (console socket, log).
 	Name string
 	Dir  string
-	// Socket is the vhost-user socket QEMU listens on.
+	// Socket is the vhost-user socket QEMU listens on, or with Client
+	// the switch's socket that QEMU connects to (and reconnects to every
+	// second when it goes away: a dpdkvhostuser port).
 	Socket string
+	Client bool
 	MAC    string // e.g. 52:54:00:00:00:01
 	IP     string // CIDR for eth0 (or eth0.VLAN), e.g. 10.0.0.1/24
 	VLAN   int    // 0: untagged
@@ -134,7 +137,7 @@ func Start(t testing.TB, o Options) *VM {
 		"-object", fmt.Sprintf("memory-backend-memfd,id=mem0,share=on,size=%dM", o.MemMB),
 		"-kernel", kernel, "-initrd", initrd, "-append", cmdline,
 		"-chardev", "socket,id=con0,path=" + conSock + ",server=on,wait=off", "-serial", "chardev:con0",
-		"-chardev", "socket,id=char0,path=" + o.Socket + ",server=on",
+		"-chardev", "socket,id=char0,path=" + o.Socket + chardevMode(o.Client),
 		"-netdev", fmt.Sprintf("vhost-user,chardev=char0,id=net0,queues=%d", o.Queues),
 		"-device", "virtio-net-pci,netdev=net0,mac=" + o.MAC + vectors + mq,
 	}
@@ -161,6 +164,13 @@ func Start(t testing.TB, o Options) *VM {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return v
+}
+
+func chardevMode(client bool) string {
+	if client {
+		return ",reconnect=1"
+	}
+	return ",server=on"
 }
 
 // Exited reports whether QEMU has exited.
