@@ -78,6 +78,10 @@ type Options struct {
 	QueueTimeout  time.Duration // RXDCTL/TXDCTL enable: 1s
 	LinkTimeout   time.Duration // WaitLink when WaitLink is set: 10s
 	TxHangTimeout time.Duration // ring full with no write-back: 1s
+	// DMAArenas are other arenas whose packets the port transmits (the
+	// switch's shared pool): mapped for DMA at open so that TxBurst sends
+	// them without a copy. Packets from unmapped memory are copied.
+	DMAArenas []*dataplane.Arena
 	// WaitLink makes New fail when the link is not up within LinkTimeout.
 	WaitLink bool
 }
@@ -324,6 +328,11 @@ func (p *Port) allocate() error {
 		return fmt.Errorf("%s: %w", p.info.Addr, err)
 	}
 	p.pool = pool
+	for _, other := range o.DMAArenas {
+		if err := p.MapArena(other); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
