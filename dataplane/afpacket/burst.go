@@ -94,7 +94,17 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 			continue
 		}
 		pk.SetLen(len(frame) + extra)
-		if meta.partial {
+		if meta.partial && !p.keep {
+			// virtio 1.1 5.1.6.2: complete what the sender left
+			// partial, so that any egress port can forward it.
+			if offload.CompletePartial(pk.Data(), int(vh.CsumStart)+extra, int(vh.CsumOffset)) != nil {
+				p.rxCache.Put(pk)
+				errs++
+				p.releaseRx()
+				continue
+			}
+			pk.Offload = dataplane.OffloadCsumValid
+		} else if meta.partial {
 			pk.Offload = dataplane.OffloadCsumPartial
 			pk.CsumStart = vh.CsumStart + uint16(extra)
 			pk.CsumOffset = vh.CsumOffset
@@ -199,9 +209,15 @@ func (p *Port) emitSegments(pkts []*dataplane.Packet, bytes, drops *uint64) int 
 			binary.BigEndian.PutUint16(room[14:], p.segMeta.tci)
 		}
 		pk.SetLen(l + extra)
-		pk.Offload = dataplane.OffloadCsumPartial
-		pk.CsumStart = uint16(p.seg.L4Offset() + extra)
-		pk.CsumOffset = 16
+		if p.keep {
+			pk.Offload = dataplane.OffloadCsumPartial
+			pk.CsumStart = uint16(p.seg.L4Offset() + extra)
+			pk.CsumOffset = 16
+		} else {
+			// The length fits: Next wrote the whole TCP header.
+			_ = offload.CompletePartial(pk.Data(), p.seg.L4Offset()+extra, 16)
+			pk.Offload = dataplane.OffloadCsumValid
+		}
 		*bytes += uint64(pk.Len())
 		pkts[n] = pk
 		n++

@@ -7,13 +7,17 @@
 //
 // The socket uses PACKET_VNET_HDR, so frames keep their offload metadata:
 // a veth with its default offloads hands over TCP/UDP frames whose
-// checksum is only partial, and TCP frames of up to 64 KiB (GSO). Partial
-// checksums become Packet.Offload/CsumStart/CsumOffset; GSO frames are cut
-// into MSS-sized segments on receive (package internal/offload), each with
-// a partial checksum, so every packet fits a pool buffer and the MTU. On
-// transmit the metadata goes back into the virtio-net header and the
-// kernel completes the checksum, so TCP between namespaces works without
-// turning the veths' offloads off (Open vSwitch needs ethtool -K tx off).
+// checksum is only partial, and TCP frames of up to 64 KiB (GSO). GSO
+// frames are cut into MSS-sized segments on receive (package
+// internal/offload), so every packet fits a pool buffer and the MTU, and
+// partial checksums are completed, so any egress port can forward the
+// packets: TCP between namespaces works without turning the veths'
+// offloads off (Open vSwitch needs ethtool -K tx off). When every egress
+// port carries offload metadata, Options.KeepOffloads leaves checksums
+// partial (Packet.Offload/CsumStart/CsumOffset) and Options.GSOPool keeps
+// GSO frames whole (Packet.GSOSize), which is several times faster. On
+// transmit, the metadata of any packet goes into the virtio-net header and
+// the kernel completes the work.
 //
 // Frames the socket itself sent are not received again
 // (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING frames are skipped). VLAN

@@ -37,6 +37,7 @@ func startWire(t *testing.T, ns *netns.NS, a, b string, gso bool) (*pmd.Manager,
 	t.Helper()
 	opt := Options{Pool: testPool(t, 4096)}
 	if gso {
+		opt.KeepOffloads = true
 		arena, err := dataplane.NewArena(128*(MaxGSOFrame+dataplane.Headroom+64), dataplane.ArenaOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +120,8 @@ func TestForwardPingAndTCP(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedCommand(t, "ip", "ping", "iperf3", "ethtool")
 	testenv.Short(t)
-	// gvswitch segmenting GSO frames on receive (the default).
+	// gvswitch segmenting GSO frames and completing checksums on receive
+	// (the default).
 	sw := netns.New(t, "sw")
 	h1, h2, s1, s2 := hostPair(t, sw, 1)
 	m, ports := startWire(t, sw, s1, s2, false)

@@ -30,12 +30,19 @@ type Options struct {
 	// RxFrames is the number of receive ring slots, each big enough for
 	// a 64 KiB GSO frame; 0 means DefaultRxFrames.
 	RxFrames int
+	// KeepOffloads passes partial checksums on as Packet offload
+	// metadata instead of completing them on receive. Set it only when
+	// every port these packets may reach carries the metadata (afpacket
+	// and tap do) or completes checksums itself; by default the port
+	// completes them, which any egress port can forward.
+	KeepOffloads bool
 	// GSOPool, if set, holds buffers of at least MaxGSOFrame bytes: a
 	// TCP GSO frame is then received whole into one of them, with
 	// Packet.GSOSize set, instead of being cut into MSS-sized packets.
 	// That is several times faster for TCP between kernel ports, but set
 	// it only when every port such a frame may reach carries GSO metadata
 	// (afpacket and tap do) or segments it itself (offload.Segmenter).
+	// Such frames keep their partial checksum whatever KeepOffloads says.
 	GSOPool *dataplane.Pool
 }
 
@@ -83,6 +90,7 @@ type Port struct {
 	gsoCache  *dataplane.PoolCache
 	rxOff     []int // offset of each rx slot in mem
 	rxHead    int
+	keep      bool
 	seg       offload.Segmenter
 	segActive bool
 	segMeta   segMeta
@@ -133,7 +141,7 @@ func Open(name string, opt Options) (*Port, error) {
 		}
 		return nil, fmt.Errorf("afpacket %s: %w", name, err)
 	}
-	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom()}
+	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom(), keep: opt.KeepOffloads}
 	copy(p.mac[:], link.Attrs().HardwareAddr)
 	if opt.MTU > 0 && opt.MTU != link.Attrs().MTU {
 		if err := nl.LinkSetMTU(link, opt.MTU); err != nil {

@@ -4,11 +4,11 @@
 // /dev/net/tun (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, non-blocking), configured
 // with netlink (MAC, MTU, up) and disappears when the port is closed.
 //
-// The virtio-net header carries offload metadata both ways: the host
-// stack may hand over frames with a partial checksum (TUN_F_CSUM is
-// offered; TSO is not, so the kernel segments before the tap and every
-// frame fits a pool buffer), and frames with a partial checksum or GSO
-// metadata from other ports are written with it, the kernel completing
-// them. The tap has one rx and one tx queue; each frame costs one read or
+// The virtio-net header carries offload metadata both ways: frames with a
+// partial checksum or GSO metadata from other ports are written with it,
+// the kernel completing them; with Options.KeepOffloads the host stack may
+// hand over frames with a partial checksum (TUN_F_CSUM). TSO is never
+// offered, so the kernel segments before the tap and every frame fits a
+// pool buffer. The tap has one rx and one tx queue; each frame costs one read or
 // write system call (a tap has no batched interface).
 package tap

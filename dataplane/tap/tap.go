@@ -28,6 +28,12 @@ type Options struct {
 	MAC [6]byte
 	// MTU (Interface mtu_request); 0 keeps the kernel's 1500.
 	MTU int
+	// KeepOffloads offers checksum offload to the host stack (TUN_F_CSUM):
+	// frames then arrive with partial checksums, passed on as Packet
+	// offload metadata. Set it only when every port these packets may
+	// reach carries the metadata or completes checksums; by default the
+	// kernel completes them before the tap.
+	KeepOffloads bool
 }
 
 // TUN_F_* offload flags (linux/if_tun.h).
@@ -94,7 +100,11 @@ func Open(name string, opt Options) (*Port, error) {
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, offload.VnetHdrLen); err != nil {
 		return fail(fmt.Errorf("TUNSETVNETHDRSZ: %w", err))
 	}
-	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, tunFCsum); err != nil {
+	offloads := 0
+	if opt.KeepOffloads {
+		offloads = tunFCsum
+	}
+	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, offloads); err != nil {
 		return fail(fmt.Errorf("TUNSETOFFLOAD: %w", err))
 	}
 	if p.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
