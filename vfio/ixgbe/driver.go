@@ -277,6 +277,9 @@ func (p *Port) allocate() error {
 	bufSize := (dataplane.Headroom + p.dataRoom + 63) &^ 63
 	a, err := dataplane.NewArena(ringBytes+count*bufSize, dataplane.ArenaOptions{
 		HugePages: o.HugePages, RequireHuge: o.RequireHuge, HugePageSize: o.HugePageSize, HugetlbfsDir: o.HugetlbfsDir})
+	if errors.Is(err, dataplane.ErrNoHugepages) {
+		return fmt.Errorf("%s: DMA memory: %w; reserve hugepages (echo N > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages)", p.info.Addr, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: DMA memory: %w", p.info.Addr, err)
 	}
