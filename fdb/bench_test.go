@@ -83,3 +83,36 @@ func TestLookupLearnNoAlloc(t *testing.T) {
 		t.Fatalf("Learn+Lookup allocate %v times per call", n)
 	}
 }
+
+// BenchmarkLookupWhileLearning: lookups from every P while one goroutine
+// keeps learning new addresses (evicting old ones) in the same table.
+func BenchmarkLookupWhileLearning(b *testing.B) {
+	const n = 1 << 10
+	tb := filled(b, n)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := n; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tb.Learn(uint16(i%8), benchMAC(n+i%n), 1, int64(i))
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			k := i & (n - 1)
+			tb.Lookup(uint16(k%8), benchMAC(k))
+			i += 7919
+		}
+	})
+	b.StopTimer()
+	close(stop)
+	<-done
+}
