@@ -260,7 +260,13 @@ func (c *client) setColumns(r *Row, cols map[string]any, diff bool) {
 			if d, err = ovsdb.DatumFromValue(&dt, v, nil); err != nil {
 				continue
 			}
-			d = applyDiff(&col.Type, r.Read(col), d)
+			// Diff against the server's value, not the current
+			// transaction's view of the row.
+			old, ok := r.old[name]
+			if !ok {
+				old = ovsdb.DefaultDatum(&col.Type)
+			}
+			d = applyDiff(&col.Type, old, d)
 		} else if d, err = ovsdb.DatumFromValue(&col.Type, v, nil); err != nil {
 			continue
 		}

@@ -47,10 +47,18 @@ func (db *DB) AddTable(t *Table) {
 	}
 }
 
-// AddColumn asks for column c of t to be replicated.
+// AddColumn asks for column c of t to be replicated, and for the tables
+// it refers to (with no columns), as the Open vSwitch IDL does.
 func (db *DB) AddColumn(t *Table, c *Column) {
 	db.AddTable(t)
 	db.monitor[t.Name][c.Name] = true
+	for _, b := range []*BaseType{c.Type.Key, c.Type.Value} {
+		if b != nil && b.RefTable != "" {
+			if rt := db.Schema.Table(b.RefTable); rt != nil {
+				db.AddTable(rt)
+			}
+		}
+	}
 }
 
 // Monitored reports whether t.c is replicated.

@@ -257,12 +257,20 @@ func (r *runner) main(args []string) (int, error) {
 		return 1, fatalf("%s: database connection failed (%v)", r.db, err)
 	}
 	for {
+		// As in ovs-vsctl's main loop: a failed attempt is retried at once
+		// if the replica changed meanwhile (the update that explains a
+		// failed "wait" arrives before the transact reply), otherwise
+		// after the next change.
+		seq := cl.seqno
 		done, status, err := r.do(cl, cmds)
 		if err != nil {
 			return 1, err
 		}
 		if done {
 			return status, nil
+		}
+		if cl.seqno != seq {
+			continue
 		}
 		if err := cl.waitUpdate(); err != nil {
 			return 1, fatalf("%s: database connection failed (%v)", r.db, err)
