@@ -12,8 +12,8 @@ import (
 
 // Record is one message seen by a Proxy.
 type Record struct {
-	Conn     int    // connection number, from 1
-	ToServer bool   // client -> server
+	Conn     int  // connection number, from 1
+	ToServer bool // client -> server
 	Msg      *jsonrpc.Message
 	Injected bool // answered by the proxy, not the server
 }
