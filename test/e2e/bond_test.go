@@ -314,23 +314,46 @@ func (l *bondLab) failover(t *testing.T) {
 	}
 }
 
-// balance-slb without LACP against a static OVS bond.
+// balance-slb without LACP, against a static link aggregate (an OVS bond
+// without LACP that takes frames in on every link, as a "mode on"
+// port-channel does) and against a switch whose ports are not bonded at
+// all, where the bond's loop prevention must drop the broadcasts the
+// switch reflects back to us.
 func TestBondBalanceSLBStatic(t *testing.T) {
-	l := newBondLab(t, "bslb", []string{"bond_mode=balance-slb", "lacp=off"}, []string{"bond_mode=balance-slb", "lacp=off"})
-	if _, ok := eventually(5*time.Second, func() bool {
-		return l.ping(t, "-c", "1", "-W", "1").Code == 0
-	}); !ok {
-		t.Fatalf("ping over a static balance-slb bond failed\n%s", l.dump(t))
-	}
-	if r := l.ping(t, "-c", "20", "-i", "0.05", "-W", "1"); r.Code != 0 {
-		t.Errorf("ping -c 20: %v", r)
-	}
-	show := l.d.Appctl(t, "bond/show", "bond0").Stdout
-	for _, want := range []string{"bond_mode: balance-slb\n", "lacp_status: off\n", "all members active: false\n",
-		"member s0: enabled\n", "member s1: enabled\n"} {
-		if !strings.Contains(show, want) {
-			t.Errorf("bond/show lacks %q:\n%s", want, show)
-		}
+	for _, tc := range []struct {
+		name    string
+		partner []string
+	}{
+		{"static-lag", []string{"bond_mode=balance-slb", "lacp=off", "other_config:all-members-active=true"}},
+		{"unbonded-switch", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newBondLab(t, "bs"+tc.name[:1], []string{"bond_mode=balance-slb", "lacp=off"}, tc.partner)
+			if _, ok := eventually(5*time.Second, func() bool {
+				return l.ping(t, "-c", "1", "-W", "1").Code == 0
+			}); !ok {
+				t.Fatalf("ping over a static balance-slb bond failed\n%s", l.dump(t))
+			}
+			if r := l.ping(t, "-c", "20", "-i", "0.05", "-W", "1"); r.Code != 0 {
+				t.Errorf("ping -c 20: %v", r)
+			}
+			show := l.d.Appctl(t, "bond/show", "bond0").Stdout
+			for _, want := range []string{"bond_mode: balance-slb\n", "lacp_status: off\n", "all members active: false\n",
+				"member s0: enabled\n", "member s1: enabled\n"} {
+				if !strings.Contains(show, want) {
+					t.Errorf("bond/show lacks %q:\n%s", want, show)
+				}
+			}
+			// h1's MAC stays on c0 in our table even though an unbonded
+			// switch floods h1's broadcasts back to us on the other link.
+			h1mac := regexp.MustCompile(`link/ether (\S+)`).FindStringSubmatch(Run(t, nil, "ip", "-n", l.h1, "link", "show", "eth0").Stdout)[1]
+			c0 := strings.TrimSpace(mustVsctl(t, l.d, "get", "Interface", "c0", "ofport"))
+			// Broadcast frames from h1 (the answer does not matter).
+			Run(t, nil, "ip", "netns", "exec", l.h1, "ping", "-b", "-c", "3", "-i", "0.2", "-W", "1", "10.30.0.255")
+			if got := fdbPort(l.d.Appctl(t, "fdb/show", "br0").Stdout, h1mac); got != c0 {
+				t.Errorf("h1's MAC learned on port %q, want c0 (%s)\n%s", got, c0, l.d.Appctl(t, "fdb/show", "br0").Stdout)
+			}
+		})
 	}
 }
 
