@@ -675,3 +675,24 @@ func TestConcurrentStatsDuringTraffic(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseOptions(f *testing.F) {
+	f.Add("4", "1024", "512")
+	f.Add("0", "-1", "x")
+	f.Add("99999999999999999999", "4096", "")
+	f.Fuzz(func(t *testing.T, rxq, rxd, txd string) {
+		var o Options
+		err := ParseOptions(&o, map[string]string{"n_rxq": rxq, "n_rxq_desc": rxd, "n_txq_desc": txd})
+		if err != nil {
+			if !errors.Is(err, ErrOptions) {
+				t.Fatalf("error %v does not wrap ErrOptions", err)
+			}
+			return
+		}
+		if o.RxQueues <= 0 || o.RxDesc <= 0 || o.TxDesc <= 0 {
+			t.Fatalf("accepted non-positive values: %+v", o)
+		}
+		// Whatever was parsed, validation decides without panicking.
+		_ = o.setDefaults()
+	})
+}
