@@ -10,6 +10,7 @@ pkgs=(
   qemu-system-x86 busybox-static xz-utils cpio  # vhost-user guests
   dpdk                                     # dpdk-testpmd as vhost-user front-end
   dpdk-dev librte-net-virtio23 librte-mempool-ring23  # dpdk-testpmd itself and its virtio-user PMD (the dpdk package has only scripts)
+  pciutils                                 # lspci: dpdk-devbind.py, which gvs-devbind --status is compared with
 )
 # Optional extras: `scripts/install-deps.sh bench` also installs OVS-DPDK.
 if [ "${1:-}" = bench ]; then pkgs+=(openvswitch-switch-dpdk); fi
