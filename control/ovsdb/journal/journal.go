@@ -93,13 +93,15 @@ func (rd *Reader) Next() bool {
 		return false
 	}
 	hlen := int64(len(hdr))
-	data := make([]byte, length)
-	if n, err := io.ReadFull(rd.r, data); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			rd.err = fmt.Errorf("%w: record at offset %d has %d of %d bytes", ErrTorn, rd.off, n, length)
-		} else {
-			rd.err = err
-		}
+	// Grow the buffer as bytes arrive rather than trusting the header's
+	// length for an allocation.
+	data, err := io.ReadAll(io.LimitReader(rd.r, int64(length)))
+	if err != nil {
+		rd.err = err
+		return false
+	}
+	if len(data) < length {
+		rd.err = fmt.Errorf("%w: record at offset %d has %d of %d bytes", ErrTorn, rd.off, len(data), length)
 		return false
 	}
 	if got := sha1.Sum(data); got != sum {
