@@ -3,6 +3,7 @@ package ixgbe
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -253,8 +254,14 @@ func TestRx10000FramesOver4RSSQueues(t *testing.T) {
 	if s.RxPackets != total || s.RxBytes != total*64 || s.RxDropped != 0 {
 		t.Errorf("stats %+v, want %d packets of 64 bytes, no drops", s, total)
 	}
-	if x := p.ExtraStats(); x["rx_good_packets"] != total {
+	x := p.ExtraStats()
+	if x["rx_good_packets"] != total {
 		t.Errorf("rx_good_packets %d, want %d", x["rx_good_packets"], total)
+	}
+	for q, n := range perQueue {
+		if k := fmt.Sprintf("rx_q%d_packets", q); x[k] != uint64(n) {
+			t.Errorf("%s = %d, want %d", k, x[k], n)
+		}
 	}
 	t.Logf("per-queue: %v", perQueue)
 }

@@ -29,18 +29,18 @@ func (f Family) String() string {
 }
 
 // deviceIDs maps the PCI device IDs the driver accepts to their family and
-// the name Linux's pci.ids gives them.
+// their name in the PCI ID database (pci.ids), for hosts without it.
 var deviceIDs = map[uint16]struct {
 	family Family
 	name   string
 }{
-	0x10f7: {Family82599, "82599 10 Gigabit Dual Port Backplane Connection"},
+	0x10f7: {Family82599, "10 Gigabit BR KX4 Dual Port Network Connection"},
 	0x10f8: {Family82599, "82599 10 Gigabit Dual Port Backplane Connection"},
 	0x10f9: {Family82599, "82599 10 Gigabit Dual Port Network Connection"},
 	0x10fb: {Family82599, "82599ES 10-Gigabit SFI/SFP+ Network Connection"},
 	0x10fc: {Family82599, "82599 10 Gigabit Dual Port Network Connection"},
-	0x1514: {Family82599, "82599 10 Gigabit KX4 Dual Port Network Connection"},
-	0x1517: {Family82599, "82599 10 Gigabit KR Network Connection"},
+	0x1514: {Family82599, "Ethernet X520 10GbE Dual Port KX4 Mezz"},
+	0x1517: {Family82599, "82599ES 10 Gigabit Network Connection"},
 	0x151c: {Family82599, "82599 10 Gigabit TN Network Connection"},
 	0x1529: {Family82599, "82599 10 Gigabit Dual Port Network Connection with FCoE"},
 	0x152a: {Family82599, "82599 10 Gigabit Dual Port Backplane Connection with FCoE"},
@@ -49,7 +49,7 @@ var deviceIDs = map[uint16]struct {
 	0x1558: {Family82599, "Ethernet Converged Network Adapter X520-Q1"},
 	0x1528: {FamilyX540, "Ethernet Controller 10-Gigabit X540-AT2"},
 	0x1560: {FamilyX540, "Ethernet Controller X540"},
-	0x1563: {FamilyX550, "Ethernet Controller 10G X550T"},
+	0x1563: {FamilyX550, "Ethernet Controller X550"},
 	0x15d1: {FamilyX550, "Ethernet Controller 10G X550T"},
 }
 

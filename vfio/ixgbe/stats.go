@@ -132,6 +132,20 @@ func (p *Port) ExtraStats() map[string]uint64 {
 		"rx_mbuf_allocation_errors": nombuf,
 		"ovs_tx_failure_drops":      txFull,
 	}
+	// Per-queue counters under DPDK's xstats names.
+	for i := range p.rx {
+		r := &p.rx[i]
+		q := "rx_q" + strconv.Itoa(i) + "_"
+		m[q+"packets"] = r.packets.Load()
+		m[q+"bytes"] = r.bytes.Load()
+		m[q+"errors"] = r.errs.Load()
+	}
+	for i := range p.tx {
+		t := &p.tx[i]
+		q := "tx_q" + strconv.Itoa(i) + "_"
+		m[q+"packets"] = t.packets.Load()
+		m[q+"bytes"] = t.bytes.Load()
+	}
 	sizes := [6]string{"64", "65_to_127", "128_to_255", "256_to_511", "512_to_1023", "1024_to_1522"}
 	for i, sz := range sizes {
 		m["rx_size_"+sz+"_packets"] = hw.rxSize[i]
