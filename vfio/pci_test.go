@@ -230,14 +230,14 @@ func TestOpenRealHost(t *testing.T) {
 	c, err := h.OpenContainer()
 	if err == nil {
 		c.Close()
-		t.Skip("this host has VFIO")
-	}
-	if !errors.Is(err, vfio.ErrNoVFIO) || !strings.Contains(err.Error(), "/dev/vfio/vfio") {
+		t.Log("this host has VFIO: container opened and closed")
+	} else if !errors.Is(err, vfio.ErrNoVFIO) || !strings.Contains(err.Error(), "/dev/vfio/vfio") {
 		t.Errorf("OpenContainer: %v, want ErrNoVFIO naming /dev/vfio/vfio", err)
 	}
 	devs, err := h.Devices()
 	if err != nil {
-		t.Skipf("no PCI sysfs here: %v", err)
+		t.Logf("no PCI sysfs here: %v", err)
+		return
 	}
 	for _, d := range devs {
 		if d.IsNetwork() && d.Driver != "" && d.Driver != vfio.DriverVFIO && d.Driver != vfio.DriverUIO {
