@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"gvswitch/control/jsonrpc"
@@ -164,8 +166,11 @@ func TestFallbacks(t *testing.T) {
 	p := vsctltest.StartProxy(t, s)
 	bin := buildCtl(t)
 	ctl := vsctltest.Exec(bin, p.DB())
+	var mu sync.Mutex
 	refuse := map[string]bool{}
-	p.Answer = func(_ int, m *jsonrpc.Message) *jsonrpc.Message {
+	p.SetAnswer(func(_ int, m *jsonrpc.Message) *jsonrpc.Message {
+		mu.Lock()
+		defer mu.Unlock()
 		var params []any
 		_ = json.Unmarshal(m.Params, &params)
 		key := m.Method
@@ -176,7 +181,7 @@ func TestFallbacks(t *testing.T) {
 			return vsctltest.ErrorReply(m)
 		}
 		return nil
-	}
+	})
 	cases := []struct {
 		refuse  []string
 		methods string
@@ -189,10 +194,12 @@ func TestFallbacks(t *testing.T) {
 		{[]string{"get_schema _Server", "monitor_cond"}, "get_schema get_schema monitor_cond monitor transact", "update"},
 	}
 	for i, c := range cases {
+		mu.Lock()
 		refuse = map[string]bool{}
 		for _, r := range c.refuse {
 			refuse[r] = true
 		}
+		mu.Unlock()
 		p.Reset()
 		br := fmt.Sprintf("br%d", i)
 		if r := ctl("--no-wait", "add-br", br); r.Status != 0 {
@@ -234,15 +241,14 @@ func TestRetryAfterConflict(t *testing.T) {
 		if r := direct("--no-wait", "add-br", "br0"); r.Status != 0 {
 			t.Fatal(r)
 		}
-		raced := false
-		p.Before = func(_ int, m *jsonrpc.Message) {
-			if m.Method == "transact" && !raced {
-				raced = true
+		var raced atomic.Bool
+		p.SetBefore(func(_ int, m *jsonrpc.Message) {
+			if m.Method == "transact" && raced.CompareAndSwap(false, true) {
 				if r := direct("--no-wait", "add-port", "br0", "racer"); r.Status != 0 {
 					t.Error(r)
 				}
 			}
-		}
+		})
 		r := vsctltest.Exec(prog, p.DB())("--no-wait", "add-port", "br0", "p1")
 		if r.Status != 0 {
 			t.Errorf("%s: %v", prog, r)

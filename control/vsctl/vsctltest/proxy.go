@@ -23,13 +23,10 @@ type Record struct {
 // and test a client's protocol behaviour (PROTOCOL.md sections 2-5).
 type Proxy struct {
 	Sock string
-	// Answer, if set, sees each client request first; a non-nil reply is
-	// sent to the client instead of forwarding the request.
-	Answer func(conn int, m *jsonrpc.Message) *jsonrpc.Message
-	// Before, if set, runs before a client request is forwarded.
-	Before func(conn int, m *jsonrpc.Message)
 
 	mu      sync.Mutex
+	answer  func(conn int, m *jsonrpc.Message) *jsonrpc.Message
+	before  func(conn int, m *jsonrpc.Message)
 	records []Record
 	nconn   int
 }
@@ -42,6 +39,27 @@ func (p *Proxy) Records() []Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Record(nil), p.records...)
+}
+
+// SetAnswer installs fn to see each client request first; a non-nil reply
+// is sent to the client instead of forwarding the request.
+func (p *Proxy) SetAnswer(fn func(conn int, m *jsonrpc.Message) *jsonrpc.Message) {
+	p.mu.Lock()
+	p.answer = fn
+	p.mu.Unlock()
+}
+
+// SetBefore installs fn to run before each client request is forwarded.
+func (p *Proxy) SetBefore(fn func(conn int, m *jsonrpc.Message)) {
+	p.mu.Lock()
+	p.before = fn
+	p.mu.Unlock()
+}
+
+func (p *Proxy) hooks() (func(int, *jsonrpc.Message) *jsonrpc.Message, func(int, *jsonrpc.Message)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.answer, p.before
 }
 
 // Reset forgets the records.
@@ -58,7 +76,6 @@ func (p *Proxy) record(r Record) {
 }
 
 // StartProxy listens on a new socket in s's directory and forwards to s.
-// Set Answer and Before before the first client connects.
 func StartProxy(t testing.TB, s *Server) *Proxy {
 	t.Helper()
 	p := &Proxy{Sock: filepath.Join(s.Dir, "proxy.sock")}
@@ -120,8 +137,9 @@ func (p *Proxy) serve(n int, c net.Conn, server string) {
 			break
 		}
 		p.record(Record{Conn: n, ToServer: true, Msg: m})
-		if p.Answer != nil {
-			if r := p.Answer(n, m); r != nil {
+		answer, before := p.hooks()
+		if answer != nil {
+			if r := answer(n, m); r != nil {
 				p.record(Record{Conn: n, Msg: r, Injected: true})
 				if client.Write(r) != nil {
 					break
@@ -129,8 +147,8 @@ func (p *Proxy) serve(n int, c net.Conn, server string) {
 				continue
 			}
 		}
-		if p.Before != nil {
-			p.Before(n, m)
+		if before != nil {
+			before(n, m)
 		}
 		if srv.Write(m) != nil {
 			break
