@@ -22,6 +22,7 @@ import (
 
 const usage = `Usage: gvs-devbind [options] DEVICE...
   -s, --status            show how network devices are bound
+      --status-dev=net    the same (network devices are the only kind shown)
   -b, --bind=DRIVER       bind DEVICEs (PCI address or interface) to DRIVER
                           (vfio-pci, uio_pci_generic, or a kernel driver)
   -u, --unbind            unbind DEVICEs from their driver
@@ -64,6 +65,12 @@ func parseArgs(args []string) (config, error) {
 		var err error
 		switch name, _, _ := strings.Cut(a, "="); name {
 		case "-s", "--status":
+			c.status = true
+		case "--status-dev":
+			var kind string
+			if kind, err = value(&i, a, name); err == nil && kind != "net" {
+				err = fmt.Errorf("--status-dev=%s: only net devices are known to gvs-devbind", kind)
+			}
 			c.status = true
 		case "-u", "--unbind":
 			c.unbind = true

@@ -107,6 +107,12 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: rc %d, stderr %q", args, rc, errs)
 		}
 	}
+	if out, _, rc := d.run("--status-dev", "net"); rc != 0 || !strings.Contains(out, "Network devices using DPDK-compatible driver") {
+		t.Errorf("--status-dev net: rc %d\n%s", rc, out)
+	}
+	if _, errs, rc := d.run("--status-dev=crypto"); rc != 2 || !strings.Contains(errs, "only net") {
+		t.Errorf("--status-dev=crypto: rc %d, stderr %q", rc, errs)
+	}
 	if _, errs, rc := d.run("-b", "vfio-pci", "eth9"); rc != 1 || !strings.Contains(errs, `"eth9": no PCI device or network interface`) {
 		t.Errorf("unknown device: rc %d, stderr %q", rc, errs)
 	}
