@@ -222,6 +222,11 @@ func (c *Container) MapDMA(mem []byte, iova uint64) error {
 	m := dmaMap{argsz: uint32(unsafe.Sizeof(dmaMap{})), flags: dmaMapFlagRead | dmaMapFlagWrite,
 		vaddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), iova: iova, size: uint64(len(mem))}
 	if _, err := ioctl(c.f.Fd(), ioctlIOMMUMapDMA, unsafe.Pointer(&m)); err != nil {
+		if errors.Is(err, unix.ENOMEM) {
+			// Type-1 pins the pages and charges them to RLIMIT_MEMLOCK
+			// unless the process has CAP_IPC_LOCK.
+			return fmt.Errorf("DMA map %d bytes at IOVA %#x: %w (raise the locked-memory limit, ulimit -l, or run with CAP_IPC_LOCK)", len(mem), iova, err)
+		}
 		return fmt.Errorf("DMA map %d bytes at IOVA %#x: %w", len(mem), iova, err)
 	}
 	c.mu.Lock()
