@@ -20,6 +20,9 @@ const (
 // no system call; a GSO frame yields several packets and may continue in
 // the next call.
 func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
+	if p.offl.Load() != p.curOffl {
+		p.adoptOffloads()
+	}
 	n := 0
 	var bytes, drops, errs uint64
 	for n < len(pkts) {

@@ -50,17 +50,21 @@ func TestChecksumsCompleted(t *testing.T) {
 	kept := openIn(t, sw, b, Options{Pool: pool, KeepOffloads: true})
 
 	payload := bytes.Repeat([]byte("gvswitch"), 100)
-	if err := h.Do(func() error {
-		c, err := net.Dial("udp4", "10.79.0.2:9999")
-		if err != nil {
+	send := func() {
+		t.Helper()
+		if err := h.Do(func() error {
+			c, err := net.Dial("udp4", "10.79.0.2:9999")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.Write(payload)
 			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
-		defer c.Close()
-		_, err = c.Write(payload)
-		return err
-	}); err != nil {
-		t.Fatal(err)
 	}
+	send()
 	get := func(p *Port) *dataplane.Packet {
 		var pkts [32]*dataplane.Packet
 		deadline := time.Now().Add(3 * time.Second)
@@ -99,5 +103,24 @@ func TestChecksumsCompleted(t *testing.T) {
 	}
 	if !bytes.Equal(pk.Data(), pd.Data()) {
 		t.Fatalf("completing the kept metadata gives\n%x\nthe port completed\n%x", pk.Data(), pd.Data())
+	}
+
+	// Switching at run time: the default port now keeps, the other
+	// completes.
+	if err := done.SetOffloads(true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.SetOffloads(false, nil); err != nil {
+		t.Fatal(err)
+	}
+	send()
+	p1, p2 := get(done), get(kept)
+	defer p1.Free()
+	defer p2.Free()
+	if p1.Offload&dataplane.OffloadCsumPartial == 0 || p2.Offload&dataplane.OffloadCsumPartial != 0 || !udpChecksumOK(t, p2.Data()) {
+		t.Fatalf("after SetOffloads: flags %#x and %#x", p1.Offload, p2.Offload)
+	}
+	if err := done.SetOffloads(true, pool); err == nil {
+		t.Fatal("a GSO pool of 2 KiB buffers was accepted")
 	}
 }

@@ -87,10 +87,12 @@ type Port struct {
 
 	// Receive side, owned by the polling goroutine.
 	rxCache   *dataplane.PoolCache
-	gsoCache  *dataplane.PoolCache
+	gsoCache  *dataplane.PoolCache // the rx side's, adopted from offl
 	rxOff     []int // offset of each rx slot in mem
 	rxHead    int
-	keep      bool
+	keep      bool // the rx side's copy of offl.keep
+	offl      atomic.Pointer[offloadCfg]
+	curOffl   *offloadCfg
 	seg       offload.Segmenter
 	segActive bool
 	segMeta   segMeta
@@ -141,7 +143,7 @@ func Open(name string, opt Options) (*Port, error) {
 		}
 		return nil, fmt.Errorf("afpacket %s: %w", name, err)
 	}
-	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom(), keep: opt.KeepOffloads}
+	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom()}
 	copy(p.mac[:], link.Attrs().HardwareAddr)
 	if opt.MTU > 0 && opt.MTU != link.Attrs().MTU {
 		if err := nl.LinkSetMTU(link, opt.MTU); err != nil {
@@ -158,14 +160,50 @@ func Open(name string, opt Options) (*Port, error) {
 	}
 	p.rxCache = opt.Pool.NewCache(0)
 	p.txCache = opt.Pool.NewCache(0)
-	if opt.GSOPool != nil {
-		if opt.GSOPool.DataRoom() < MaxGSOFrame {
-			p.Close()
-			return nil, fmt.Errorf("afpacket %s: GSO pool buffers hold %d bytes, need %d", name, opt.GSOPool.DataRoom(), MaxGSOFrame)
-		}
-		p.gsoCache = opt.GSOPool.NewCache(32)
+	if err := p.SetOffloads(opt.KeepOffloads, opt.GSOPool); err != nil {
+		p.Close()
+		return nil, err
 	}
+	p.adoptOffloads()
 	return p, nil
+}
+
+// offloadCfg is what SetOffloads asked for; the receiving goroutine adopts
+// it at the start of a burst.
+type offloadCfg struct {
+	keep bool
+	gso  *dataplane.PoolCache
+}
+
+// SetOffloads changes KeepOffloads and GSOPool (see Options) while the
+// port runs: the receive side switches at its next burst. A control
+// plane turns them on while every port of a bridge carries offload
+// metadata, and off before adding one that does not (then waiting for the
+// PMDs to pass a burst, e.g. pmd.Manager's queue removal, before frames
+// can reach the new port).
+func (p *Port) SetOffloads(keep bool, gsoPool *dataplane.Pool) error {
+	c := &offloadCfg{keep: keep}
+	if gsoPool != nil {
+		if gsoPool.DataRoom() < MaxGSOFrame {
+			return fmt.Errorf("afpacket %s: GSO pool buffers hold %d bytes, need %d", p.name, gsoPool.DataRoom(), MaxGSOFrame)
+		}
+		c.gso = gsoPool.NewCache(32)
+	}
+	p.offl.Store(c)
+	return nil
+}
+
+// adoptOffloads takes a new offload configuration on the receive side,
+// giving the old GSO cache's buffers back to their pool.
+func (p *Port) adoptOffloads() {
+	c := p.offl.Load()
+	if c == p.curOffl {
+		return
+	}
+	if p.gsoCache != nil {
+		p.gsoCache.Flush()
+	}
+	p.curOffl, p.keep, p.gsoCache = c, c.keep, c.gso
 }
 
 func linkUp(l netlink.Link) bool {
@@ -357,6 +395,9 @@ func (p *Port) Close() error {
 		}
 		if p.gsoCache != nil {
 			p.gsoCache.Flush()
+		}
+		if c := p.offl.Load(); c != nil && c.gso != nil && c.gso != p.gsoCache {
+			c.gso.Flush()
 		}
 		if p.mem != nil {
 			if err := unix.Munmap(p.mem); err != nil {

@@ -138,6 +138,19 @@ func Open(name string, opt Options) (*Port, error) {
 	return p, nil
 }
 
+// SetKeepOffloads changes Options.KeepOffloads while the port runs
+// (TUNSETOFFLOAD; frames already queued in the tap keep their form).
+func (p *Port) SetKeepOffloads(keep bool) error {
+	offloads := 0
+	if keep {
+		offloads = tunFCsum
+	}
+	if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, offloads); err != nil {
+		return fmt.Errorf("tap %s: TUNSETOFFLOAD: %w", p.name, err)
+	}
+	return nil
+}
+
 // Name is the tap's name.
 func (p *Port) Name() string { return p.name }
 
