@@ -88,7 +88,7 @@ type Port struct {
 	// Receive side, owned by the polling goroutine.
 	rxCache   *dataplane.PoolCache
 	gsoCache  *dataplane.PoolCache // the rx side's, adopted from offl
-	rxOff     []int // offset of each rx slot in mem
+	rxOff     []int                // offset of each rx slot in mem
 	rxHead    int
 	keep      bool // the rx side's copy of offl.keep
 	offl      atomic.Pointer[offloadCfg]
