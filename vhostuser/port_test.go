@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gvswitch/dataplane"
 	"gvswitch/vhostuser"
 	"gvswitch/vhostuser/proto"
@@ -54,12 +56,24 @@ func newPool(t testing.TB) *dataplane.Pool {
 
 // forward moves packets between two ports in both directions on every
 // queue pair until stop is called, like a two-port bridge would.
-func forward(a, b dataplane.Port) (stop func()) {
+func forward(a, b dataplane.Port) (stop func()) { return forwardOn(-1, a, b) }
+
+// forwardOn is forward on a thread pinned to cpu (-1: not pinned), as a
+// PMD is: a poller sharing a CPU with another poller (testpmd) gets
+// time slices of milliseconds.
+func forwardOn(cpu int, a, b dataplane.Port) (stop func()) {
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if cpu >= 0 {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var set unix.CPUSet
+			set.Set(cpu)
+			unix.SchedSetaffinity(0, &set)
+		}
 		pkts := make([]*dataplane.Packet, 32)
 		for !done.Load() {
 			moved := 0

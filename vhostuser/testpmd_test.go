@@ -1,0 +1,195 @@
+package vhostuser_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gvswitch/internal/testenv"
+	"gvswitch/vhostuser"
+)
+
+const nrHuge2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+
+// reserveHugepages adds n 2 MiB pages to the kernel's pool for the test
+// and gives them back afterwards (TESTING.md: other jobs share the pool).
+func reserveHugepages(t *testing.T, n int) {
+	t.Helper()
+	read := func() int {
+		b, err := os.ReadFile(nrHuge2M)
+		if err != nil {
+			testenv.Skip(t, "no 2 MiB hugepage support: %v", err)
+		}
+		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return v
+	}
+	cur := read()
+	if err := os.WriteFile(nrHuge2M, []byte(strconv.Itoa(cur+n)), 0); err != nil {
+		testenv.Skip(t, "cannot reserve hugepages: %v", err)
+	}
+	t.Cleanup(func() { os.WriteFile(nrHuge2M, []byte(strconv.Itoa(max(0, read()-n))), 0) })
+	if read() < cur+n {
+		testenv.Skip(t, "the kernel could not reserve %d hugepages", n)
+	}
+}
+
+// syncBuf is testpmd's output, read while it runs.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTestpmdForwarding: dpdk-testpmd with two net_virtio_user ports in
+// server mode is the front-end of two dpdkvhostuserclient ports joined by
+// a forwarder; io forwarding with tx_first loops frames through them, with
+// one and with two queue pairs.
+func TestTestpmdForwarding(t *testing.T) {
+	testenv.Short(t)
+	testenv.NeedRoot(t)
+	testenv.NeedCommand(t, "dpdk-testpmd", "stdbuf")
+	for _, queues := range []int{1, 2} {
+		t.Run(fmt.Sprintf("queues=%d", queues), func(t *testing.T) { testpmdForward(t, queues) })
+	}
+}
+
+var statsRe = regexp.MustCompile(`RX-packets: +(\d+) +RX-dropped: +(\d+) +RX-total: +(\d+)\s+TX-packets: +(\d+)`)
+
+func testpmdForward(t *testing.T, queues int) {
+	reserveHugepages(t, 256)
+	// DPDK's key=value device arguments cannot hold a path with '=' or
+	// ',' (t.TempDir's names may have them).
+	dir, err := os.MkdirTemp("", "gvs-vhtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	huge := filepath.Join(dir, "huge")
+	os.Mkdir(huge, 0o700)
+	if err := unix.Mount("hugetlbfs", huge, "hugetlbfs", 0, "pagesize=2M"); err != nil {
+		testenv.Skip(t, "mount hugetlbfs: %v", err)
+	}
+	defer unix.Unmount(huge, unix.MNT_DETACH)
+	pool := newPool(t)
+	var logs logBuf
+	socks := [2]string{filepath.Join(dir, "vhu0.sock"), filepath.Join(dir, "vhu1.sock")}
+	var ports [2]*vhostuser.Port
+	for i := range ports {
+		p, err := vhostuser.NewClient(fmt.Sprintf("vhu%d", i), socks[i], vhostuser.Options{Pool: pool, Logger: logs.logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		ports[i] = p
+	}
+	args := []string{"-oL", "-eL", "dpdk-testpmd", "--lcores", "0@0,1@0", "--main-lcore", "0", "--no-pci",
+		"--file-prefix", fmt.Sprintf("gvs-vhtest-%d-%d", os.Getpid(), queues), "--in-memory", "--single-file-segments", "-m", "256", "--huge-dir", huge}
+	for i, s := range socks {
+		args = append(args, "--vdev", fmt.Sprintf("net_virtio_user%d,path=%s,server=1,queues=%d,queue_size=256,mac=02:00:00:00:00:%02x", i, s, queues, i+1))
+	}
+	args = append(args, "--", "-i", "--forward-mode=io", "--nb-cores=1", fmt.Sprintf("--rxq=%d", queues), fmt.Sprintf("--txq=%d", queues),
+		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:00:02", "--eth-peer=1,02:00:00:00:00:01")
+	cmd := exec.Command("stdbuf", args...)
+	cmd.Dir = dir
+	var out syncBuf
+	cmd.Stdout, cmd.Stderr = &out, &out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	say := func(line string) {
+		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
+			t.Fatalf("testpmd stdin: %v\n%s", err, out.String())
+		}
+	}
+	// testpmd opens its second socket only after the first is connected:
+	// the ports keep retrying.
+	waitFor(t, "both ports up", 60*time.Second, func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("testpmd exited:\n%s", out.String())
+		default:
+		}
+		return ports[0].Link() && ports[1].Link() && strings.Contains(out.String(), "testpmd> ")
+	})
+	if got := ports[0].NumRxQueues(); got != queues {
+		t.Fatalf("vhu0 has %d queue pairs, testpmd asked for %d\n%s", got, queues, logs.String())
+	}
+	// testpmd polls on CPU 0, the switch on CPU 1 (TESTING.md).
+	stop := forwardOn(1, ports[0], ports[1])
+	say("start tx_first")
+	time.Sleep(3 * time.Second)
+	say("stop")
+	waitFor(t, "forward statistics", 10*time.Second, func() bool { return strings.Contains(out.String(), "Done.") })
+	stop()
+	// Per-queue counters are only reported while the guest is there.
+	var q1 [2][2]uint64
+	for i, p := range ports {
+		x := p.ExtraStats()
+		q1[i] = [2]uint64{x["rx_q1_good_packets"], x["tx_q1_good_packets"]}
+	}
+	say("quit")
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+	}
+	m := statsRe.FindAllStringSubmatch(out.String(), -1)
+	if len(m) == 0 {
+		t.Fatalf("no statistics in testpmd's output:\n%s", out.String())
+	}
+	total := m[len(m)-1] // the accumulated totals come last
+	rx, _ := strconv.ParseUint(total[1], 10, 64)
+	tx, _ := strconv.ParseUint(total[4], 10, 64)
+	st0, st1 := ports[0].Stats(), ports[1].Stats()
+	t.Logf("testpmd: %d rx, %d tx in ~3 s; vhu0 rx %d tx %d, vhu1 rx %d tx %d",
+		rx, tx, st0.RxPackets, st0.TxPackets, st1.RxPackets, st1.TxPackets)
+	if rx < 10000 {
+		t.Fatalf("testpmd received only %d packets through the switch\n%s", rx, out.String())
+	}
+	if queues > 1 {
+		for i := range ports {
+			if q1[i][0] == 0 || q1[i][1] == 0 {
+				t.Errorf("vhu%d: no traffic on queue pair 1: rx %d tx %d", i, q1[i][0], q1[i][1])
+			}
+		}
+	}
+	// What testpmd received came through our ports' transmit side.
+	if sent := st0.TxPackets + st1.TxPackets; sent < rx {
+		t.Errorf("ports transmitted %d, testpmd received %d", sent, rx)
+	}
+}
