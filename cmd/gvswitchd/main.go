@@ -107,7 +107,14 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&c.systemID, "system-id", "", "random, or the ID for Open_vSwitch external_ids:system-id")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.version, "V", false, "print the version and exit")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fmt.Println("usage: gvswitchd [options] [unix:DB_SOCKET]")
+			fs.PrintDefaults()
+			fmt.Println("  -vSPEC, --verbose=SPEC\n    \tlog levels as ovs-appctl vlog/set takes them (e.g. -vconsole:off)")
+		}
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -129,8 +136,11 @@ func versionText() string {
 
 func main() {
 	c, err := parseArgs(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gvswitchd: %v\n", err)
+		fmt.Fprintf(os.Stderr, "gvswitchd: %v (see --help)\n", err)
 		os.Exit(1)
 	}
 	if c.version {

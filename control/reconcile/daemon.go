@@ -784,6 +784,39 @@ func (d *Daemon) statusOps(withStats bool) []op {
 	for _, p := range d.ports {
 		ops = append(ops, d.portStatusOps(p)...)
 	}
+	return append(ops, d.bridgeStatusOps()...)
+}
+
+// bridgeStatusOps writes Bridge datapath_id (other_config:datapath-id, else
+// "0000" and the local port's MAC) and datapath_version, as
+// ovs-vswitchd does.
+func (d *Daemon) bridgeStatusOps() []op {
+	var ops []op
+	for _, b := range d.sortedBridges() {
+		row := d.db["Bridge"][b.uuid]
+		if row == nil {
+			continue
+		}
+		dpid := row["other_config"].StringMap()["datapath-id"]
+		if dpid == "" {
+			for _, f := range d.ifaces {
+				if f.bridge == b.name && f.name == b.name && f.dp != nil {
+					m := f.dp.MAC()
+					dpid = fmt.Sprintf("0000%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+				}
+			}
+		}
+		set := map[string]any{}
+		if dpid != "" && str(row["datapath_id"]) != dpid {
+			set["datapath_id"] = dpid
+		}
+		if str(row["datapath_version"]) != "<built-in>" {
+			set["datapath_version"] = "<built-in>"
+		}
+		if len(set) > 0 {
+			ops = append(ops, updateOp("Bridge", b.uuid, set))
+		}
+	}
 	return ops
 }
 

@@ -118,6 +118,10 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 		t.Errorf("p1 status columns %q", got)
 	}
 
+	if got := vsctlOK(t, db.Sock, "get", "Bridge", "br0", "datapath_id", "datapath_version"); got != "\"0000020000000001\"\n\"<built-in>\"" {
+		t.Errorf("br0 datapath_id/version: %q", got)
+	}
+
 	// Unsupported type: ofport -1, error, ovs-vsctl reports it.
 	r := e2e.Vsctl(t, db.Sock, "--timeout=5", "add-port", "br0", "vx0", "--", "set", "Interface", "vx0", "type=vxlan")
 	if r.Code != 0 || !strings.Contains(r.Stderr, `ovs-vsctl: Error detected while setting up 'vx0': gvswitch does not support Interface type "vxlan".`) {

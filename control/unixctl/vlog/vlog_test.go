@@ -88,3 +88,14 @@ func TestOutput(t *testing.T) {
 		t.Errorf("file lines carry no milliseconds: %q", b2)
 	}
 }
+
+// FuzzSet: any vlog/set specification is applied or refused, never a panic.
+func FuzzSet(f *testing.F) {
+	for _, s := range []string{"bond:file:info", "console:off", "ANY:any:dbg", "PATTERN:file:%m", "x::y", ""} {
+		f.Add(s)
+	}
+	Module("fuzz")
+	f.Fuzz(func(t *testing.T, spec string) {
+		Set(spec)
+	})
+}
