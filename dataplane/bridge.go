@@ -19,7 +19,6 @@ var (
 	ErrPortExists = errors.New("port number in use")
 	ErrNoPort     = errors.New("no such port")
 	ErrBadPort    = errors.New("bad port configuration")
-	ErrQueueFull  = errors.New("queue full")
 )
 
 // LocalPort is the OpenFlow number of the bridge's own internal port.
@@ -107,8 +106,8 @@ type PortCounters struct {
 	TxMTUDrops uint64
 	// TxNoBufDrops: flood copies lost to an empty pool.
 	TxNoBufDrops uint64
-	// TxSlowDrops: injected frames the port did not take.
-	SlowPathDrops uint64
+	// InjectDrops: frames Inject could not send for lack of a buffer.
+	InjectDrops uint64
 }
 
 // PortInfo describes a bridge port for dpif/show and friends.
@@ -419,7 +418,7 @@ func (b *Bridge) PortCounters(no uint32) (PortCounters, error) {
 		RxVLANDrops: bp.cnt.vlan.Load(), RxReservedDrops: bp.cnt.reserved.Load(),
 		RxBondDrops: bp.cnt.bond.Load(), RxErrors: bp.cnt.errors.Load(),
 		TxMTUDrops: bp.cnt.mtu.Load(), TxNoBufDrops: bp.cnt.nobuf.Load(),
-		SlowPathDrops: bp.cnt.slow.Load(),
+		InjectDrops: bp.cnt.slow.Load(),
 	}, nil
 }
 
