@@ -85,7 +85,7 @@ func NewArena(size int, opt ArenaOptions) (*Arena, error) {
 		if lg == nil {
 			lg = slog.Default()
 		}
-		lg.Warn("hugepages unavailable, packet memory uses ordinary pages (slower, not usable for DMA by a device)",
+		lg.Warn("hugepages unavailable, packet memory uses ordinary pages (more TLB misses, slower forwarding)",
 			"bytes", size, "err", hugeErr)
 	}
 	ps := unix.Getpagesize()
