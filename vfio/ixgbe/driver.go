@@ -544,9 +544,11 @@ func (p *Port) initTx() {
 		p.regs.Write32(txq(regTDBAL, i), uint32(base))
 		p.regs.Write32(txq(regTDBAH, i), uint32(base>>32))
 		p.regs.Write32(txq(regTDLEN, i), uint32(len(t.ring)*descSize))
-		// 8.2.3.9.10: PTHRESH 36, HTHRESH 8, WTHRESH 4 (write-back
-		// batched by four, which the cleaning batch tolerates).
-		p.regs.Write32(txq(regTXDCTL, i), 36|8<<8|4<<16)
+		// 8.2.3.9.10: prefetch when 32 descriptors are free (PTHRESH),
+		// WTHRESH 0: every RS descriptor is written back at once
+		// (7.2.3.5.1), so the last descriptors of a quiet queue are
+		// reclaimed too, not held until more traffic completes a batch.
+		p.regs.Write32(txq(regTXDCTL, i), 32)
 	}
 	p.clear(regRTTDCS, rttdcsArbDis)
 	// 8.2.3.9.2: transmit DMA on.
