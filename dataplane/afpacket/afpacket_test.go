@@ -205,3 +205,27 @@ func BenchmarkVethBurst(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(got, 1)), "ns/pkt")
 }
+
+// TestRefusedFrameDoesNotStallTx: a frame the kernel refuses (offload
+// metadata pointing past its end) is skipped; the frames after it go out.
+func TestRefusedFrameDoesNotStallTx(t *testing.T) {
+	testenv.NeedRoot(t)
+	pool := testPool(t, 256)
+	x, y := vethPair(t, pool)
+	small := frame(2, 1, 0, 100, 1)
+	var pkts []*dataplane.Packet
+	for i := 0; i < 3; i++ {
+		pk := pool.Get()
+		copy(pk.Room(), small)
+		pk.SetLen(len(small))
+		pkts = append(pkts, pk)
+	}
+	pkts[0].Offload = dataplane.OffloadCsumPartial
+	pkts[0].CsumStart, pkts[0].CsumOffset = 2000, 16
+	x.TxBurst(0, pkts[:2])
+	x.TxBurst(0, pkts[2:])
+	got := receive(t, y, 3, time.Second)
+	if len(got) != 2 {
+		t.Fatalf("received %d frames after a refused one, want 2", len(got))
+	}
+}

@@ -227,6 +227,12 @@ func (p *Port) openSocket(opt Options) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		return fmt.Errorf("PACKET_VNET_HDR: %w", err)
 	}
+	// A frame the kernel refuses (bad offsets, too long) is skipped
+	// instead of stopping the transmit ring at it (packet_mmap.rst,
+	// PACKET_LOSS).
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
+		return fmt.Errorf("PACKET_LOSS: %w", err)
+	}
 	// Linux 4.20+; older kernels still get PACKET_OUTGOING filtering.
 	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 
