@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +82,48 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 		if strings.Contains(c, "ovs-vswitchd.") {
 			t.Errorf("%s left behind", c)
 		}
+	}
+}
+
+// Drop-in mode survives an ovsdb-server restart: traffic keeps flowing
+// while the database is away, and the switch reattaches and keeps
+// answering ovs-vsctl.
+func TestDropInOVSDBServerRestart(t *testing.T) {
+	testenv.NeedCommand(t, "ping")
+	d, sw := startSwitch(t, "dbre")
+	mustVsctl(t, d, "add-br", "br0")
+	var ips []string
+	var hosts []string
+	for i := 1; i <= 2; i++ {
+		h := NewNetns(t, fmt.Sprintf("dbreh%d", i))
+		Veth(t, fmt.Sprintf("q%d", i), sw, "eth0", h)
+		ip := fmt.Sprintf("10.31.0.%d", i)
+		Run(t, nil, "ip", "-n", h, "addr", "add", ip+"/24", "dev", "eth0")
+		mustVsctl(t, d, "add-port", "br0", fmt.Sprintf("q%d", i))
+		hosts, ips = append(hosts, h), append(ips, ip)
+	}
+	ping := func(count string) Result {
+		return Run(t, nil, "ip", "netns", "exec", hosts[0], "ping", "-c", count, "-i", "0.2", "-W", "2", ips[1])
+	}
+	if r := ping("2"); r.Code != 0 {
+		t.Fatalf("ping before: %v", r)
+	}
+	db := d.dropInDB
+	db.stop()
+	if r := ping("3"); r.Code != 0 {
+		t.Errorf("ping while ovsdb-server is down: %v", r)
+	}
+	db.start(t)
+	// The daemon reconnects (back-off up to a few seconds) and bumps
+	// cur_cfg again, so a waiting ovs-vsctl returns.
+	r := d.Vsctl(t, "--timeout=15", "add-port", "br0", "vx1", "--", "set", "Interface", "vx1", "type=vxlan")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "does not support Interface type") {
+		t.Errorf("after the restart: %v\nlog:\n%s", r, d.Log())
+	}
+	if r := ping("2"); r.Code != 0 {
+		t.Errorf("ping after: %v", r)
+	}
+	if !strings.Contains(d.Log(), "database connection lost") {
+		t.Errorf("no reconnect in the log:\n%s", d.Log())
 	}
 }

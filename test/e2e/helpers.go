@@ -109,6 +109,8 @@ type OVSDB struct {
 	Dir  string // its run/db directory
 	Sock string // unix socket path
 	cmd  *exec.Cmd
+	bin  string
+	file string
 }
 
 // StartOVSDBServer starts a real ovsdb-server with a fresh database of
@@ -126,33 +128,47 @@ func StartOVSDBServer(t testing.TB) *OVSDB {
 	if r := Run(t, nil, bins[1], "create", db, schema); r.Code != 0 {
 		t.Fatalf("ovsdb-tool create: %v", r)
 	}
-	o := &OVSDB{Dir: dir, Sock: filepath.Join(dir, "db.sock")}
-	o.cmd = exec.Command(bins[0], db, "--remote=punix:"+o.Sock,
-		"--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"), "--log-file="+filepath.Join(dir, "ovsdb-server.log"),
-		"-vconsole:off")
-	o.cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVS_DBDIR="+dir, "OVS_LOGDIR="+dir)
-	if err := o.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		o.cmd.Process.Kill()
-		o.cmd.Wait()
-	})
-	if err := waitForSocket(o.Sock, 10*time.Second); err != nil {
-		t.Fatalf("ovsdb-server: %v", err)
-	}
+	o := &OVSDB{Dir: dir, Sock: filepath.Join(dir, "db.sock"), bin: bins[0], file: db}
+	o.start(t)
+	t.Cleanup(o.stop)
 	return o
 }
 
-func waitForSocket(path string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			return nil
+func (o *OVSDB) start(t testing.TB) {
+	t.Helper()
+	o.cmd = exec.Command(o.bin, o.file, "--remote=punix:"+o.Sock,
+		"--unixctl="+filepath.Join(o.Dir, "ovsdb-server.ctl"), "--log-file="+filepath.Join(o.Dir, "ovsdb-server.log"),
+		"-vconsole:off")
+	o.cmd.Env = append(os.Environ(), "OVS_RUNDIR="+o.Dir, "OVS_DBDIR="+o.Dir, "OVS_LOGDIR="+o.Dir)
+	if err := o.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", o.Sock); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ovsdb-server did not listen on %s within 10 s", o.Sock)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("socket %s did not appear within %v", path, d)
+}
+
+func (o *OVSDB) stop() {
+	if o.cmd != nil {
+		o.cmd.Process.Kill()
+		o.cmd.Wait()
+		o.cmd = nil
+	}
+}
+
+// Restart kills ovsdb-server and starts it again on the same file.
+func (o *OVSDB) Restart(t testing.TB) {
+	t.Helper()
+	o.stop()
+	o.start(t)
 }
 
 // Vsctl runs the real ovs-vsctl against the database socket sock.
@@ -170,9 +186,11 @@ type Daemon struct {
 	// Netns is the namespace it runs in ("" = the test's own).
 	Netns string
 	Args  []string
-	cmd   *exec.Cmd
-	done  chan struct{}
-	t     testing.TB
+	// dropInDB is the ovsdb-server of a drop-in daemon (startSwitch).
+	dropInDB *OVSDB
+	cmd      *exec.Cmd
+	done     chan struct{}
+	t        testing.TB
 }
 
 // DaemonOptions choose how StartDaemon runs gvswitchd.
@@ -370,4 +388,16 @@ func Veth(t testing.TB, a, nsA, b, nsB string) {
 	if nsA == "" {
 		t.Cleanup(func() { Run(t, nil, ip, "link", "del", a) })
 	}
+}
+
+// waitForSocket waits until a socket file exists at path.
+func waitForSocket(path string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("socket %s did not appear within %v", path, d)
 }

@@ -21,6 +21,7 @@ func startSwitch(t *testing.T, name string) (*Daemon, string) {
 		Env:       []string{"OVS_RUNDIR=" + db.Dir},
 	})
 	d.DB = db.Sock
+	d.dropInDB = db
 	return d, ns
 }
 
