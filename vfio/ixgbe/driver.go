@@ -474,8 +474,12 @@ func (p *Port) initRx() {
 	o := &p.opts
 	// 4.6.7: keep receive off while programming (8.2.3.8.10).
 	p.clear(regRXCTRL, rxctrlRXEN)
-	// 4.6.11.3.4 (no DCB/VT): all 512 KB of packet buffer to TC 0.
-	p.regs.Write32(regRXPBSIZE0, rxpbsize512K)
+	// 4.6.11.3.4 (no DCB/VT): the whole receive packet buffer to TC 0.
+	pb := uint32(rxpbsize512K)
+	if p.family != Family82599 {
+		pb = rxpbsize384K
+	}
+	p.regs.Write32(regRXPBSIZE0, pb)
 	for i := 1; i < 8; i++ {
 		p.regs.Write32(regRXPBSIZE0+uint32(i)*4, 0)
 	}

@@ -139,6 +139,11 @@ func TestInitSequenceDatasheetOrder(t *testing.T) {
 		}
 		i = find(i, "statistics cleared", r(regGPRC, 0, 0))
 		rxOff := find(i, "RXCTRL.RXEN off", w(regRXCTRL, rxctrlRXEN, 0))
+		pb := uint32(512 << 10) // the whole packet buffer to TC 0
+		if id == devX540 {
+			pb = 384 << 10
+		}
+		find(rxOff, "RXPBSIZE(0)", w(regRXPBSIZE0, 0xFFFFFFFF, pb))
 		// 8.2.3.8.8: CRC strip, RSCFRSTSIZE written 0, RSCACKC and
 		// FCOE_WRFIX written 1.
 		find(rxOff, "RDRXCTL", w(regRDRXCTL, rdrxctlCRCStrip|rdrxctlRSCFrstSize|rdrxctlRSCACKC|rdrxctlFCoEWrFix, rdrxctlCRCStrip|rdrxctlRSCACKC|rdrxctlFCoEWrFix))

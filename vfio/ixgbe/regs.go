@@ -65,7 +65,8 @@ const (
 
 	// 8.2.3.8.9 Receive Packet Buffer Size, 8 of them.
 	regRXPBSIZE0 = 0x03C00
-	rxpbsize512K = 512 << 10 // SIZE in KB at bits 19:10
+	rxpbsize512K = 512 << 10 // SIZE in KB at bits 19:10: the 82599's 512 KB
+	rxpbsize384K = 384 << 10 // the X540's and X550's 384 KB (X540 1.3)
 
 	// 8.2.3.22.8 MAC Core Control 0.
 	regHLREG0       = 0x04240
