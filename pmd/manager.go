@@ -190,7 +190,8 @@ func (m *Manager) startThread(core int, others []*Thread) *Thread {
 }
 
 // AddRxq starts polling q on a PMD: the one of its Affinity if there is
-// such a PMD, else the least loaded one. Other queues are not moved.
+// such a PMD, else the least loaded one. Other queues are not moved,
+// except from a PMD that becomes isolated by q's affinity.
 func (m *Manager) AddRxq(q *Rxq) error {
 	if q == nil || q.Port == nil || q.Process == nil {
 		return errors.New("pmd: AddRxq: queue without port or ProcessFunc")
@@ -209,9 +210,13 @@ func (m *Manager) AddRxq(q *Rxq) error {
 	q.name = q.Port.Name()
 	m.rxqs = append(m.rxqs, q)
 	t := m.pinnedThread(q, m.threads)
-	if t != nil {
-		t.isolated = true
-	} else {
+	if t != nil && !t.isolated {
+		// Its PMD becomes isolated: move its other queues away (OVS
+		// pmd-rxq-isolate=true semantics).
+		m.reassign(m.threads, nil)
+		return nil
+	}
+	if t == nil {
 		t = m.leastLoaded(m.candidates(m.threads), m.loads(m.threads))
 	}
 	if t == nil {
