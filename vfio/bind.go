@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -61,7 +62,7 @@ func (h Host) refuseActive(d Device, opt BindOptions) error {
 		return err
 	}
 	if d.Active(routed) {
-		return fmt.Errorf("%w: %s carries a route of this host (interface %v); not modifying it without --force", ErrActive, d.Addr, d.Interfaces)
+		return fmt.Errorf("%s is %w: interface %s carries a route of this host; not modifying it without --force", d.Addr, ErrActive, strings.Join(d.Interfaces, ","))
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ var (
 	// ErrNotBound: the device is not bound to the driver that was needed.
 	ErrNotBound = errors.New("not bound")
 	// ErrActive: the device carries a route of the host (*Active*).
-	ErrActive = errors.New("device is active")
+	ErrActive = errors.New("*Active*")
 	// ErrGroupNotViable: another device of the IOMMU group is bound to a
 	// kernel driver, so VFIO refuses the group.
 	ErrGroupNotViable = errors.New("IOMMU group not viable")

@@ -86,7 +86,7 @@ func TestBindActiveRefused(t *testing.T) {
 	d := newDevbind(t)
 	before, _, _ := d.run("--status")
 	_, errs, rc := d.run("--bind=vfio-pci", "ens3")
-	if rc != 1 || !strings.Contains(errs, "0000:00:03.0 carries a route of this host") || !strings.Contains(errs, "--force") {
+	if rc != 1 || !strings.Contains(errs, "0000:00:03.0 is *Active*: interface ens3 carries a route of this host") || !strings.Contains(errs, "--force") {
 		t.Errorf("binding the active NIC: rc %d, stderr %q", rc, errs)
 	}
 	if len(d.k.Writes) != 0 {
