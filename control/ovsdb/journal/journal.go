@@ -232,8 +232,8 @@ func (j *File) Append(body []byte) error {
 		j.f.Seek(j.size, io.SeekStart)
 		return fmt.Errorf("journal: write %s: %w", j.path, err)
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal: fsync %s: %w", j.path, err)
+	if err := syncData(j.f); err != nil {
+		return fmt.Errorf("journal: fdatasync %s: %w", j.path, err)
 	}
 	j.size += int64(len(rec))
 	j.records++
