@@ -49,7 +49,7 @@ func startEmbeddedDB(c *config) (*embeddedDB, error) {
 }
 
 // Dial connects the switch to its own database in-process.
-func (e *embeddedDB) Dial() (io.ReadWriteCloser, error) {
+func (e *embeddedDB) Dial() (net.Conn, error) {
 	a, b := net.Pipe()
 	go e.srv.ServeConn(b)
 	return a, nil

@@ -209,7 +209,7 @@ func run(c *config) error {
 	}
 	defer uc.Close()
 
-	var dial func() (io.ReadWriteCloser, error)
+	var dial func() (net.Conn, error)
 	if c.db == "" {
 		db, err := startEmbeddedDB(c)
 		if err != nil {
@@ -223,7 +223,7 @@ func run(c *config) error {
 			// As ovs-vsctl: relative to the Open vSwitch run directory.
 			path = filepath.Join(unixctl.OVSRundir(), path)
 		}
-		dial = func() (io.ReadWriteCloser, error) { return net.Dial("unix", path) }
+		dial = func() (net.Conn, error) { return net.Dial("unix", path) }
 		// Answer as ovs-vswitchd too, so plain ovs-appctl finds us.
 		ovsRun := unixctl.OVSRundir()
 		if err := os.MkdirAll(ovsRun, 0o755); err != nil {

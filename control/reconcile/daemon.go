@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sort"
@@ -44,7 +43,7 @@ const (
 type Options struct {
 	// Dial connects to the database; it is called again after the
 	// connection is lost.
-	Dial func() (io.ReadWriteCloser, error)
+	Dial func() (net.Conn, error)
 	// Unixctl is where the daemon registers its commands.
 	Unixctl *unixctl.Server
 	// SystemID is "random" (make one if external_ids:system-id is
@@ -159,22 +158,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 func (d *Daemon) runSession(ctx context.Context) error {
-	rwc, err := d.opts.Dial()
+	conn, err := d.opts.Dial()
 	if err != nil {
 		return err
 	}
-	s := newSession(rwc)
+	s, err := startSession(ctx, conn, DBName)
+	if err != nil {
+		conn.Close()
+		return err
+	}
 	defer s.close()
-	stop := context.AfterFunc(ctx, func() { s.fail(context.Canceled) })
-	defer stop()
-	initial, err := s.start(DBName)
-	if err != nil {
-		return err
-	}
 	d.mu.Lock()
 	d.sess = s
-	d.db = replica{}
-	d.db.apply(initial)
+	changes := s.changes()
+	d.db = s.snapshot()
 	d.mu.Unlock()
 	if err := d.initOpenVSwitch(); err != nil {
 		return err
@@ -196,13 +193,15 @@ func (d *Daemon) runSession(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.done:
-			return s.err
-		case <-s.notify:
+		case <-s.done():
+			return s.err()
+		case <-changes:
+			// Take the channel for the next update before reading, so
+			// that no update slips between the two.
+			changes = s.changes()
+			snap := s.snapshot()
 			d.mu.Lock()
-			for _, u := range s.takeUpdates() {
-				d.db.apply(u)
-			}
+			d.db = snap
 			d.mu.Unlock()
 			if err := d.reconfigure(); err != nil {
 				return err
@@ -294,19 +293,19 @@ func dpdkColumns(row ovsdb.Row) map[string]any {
 func (d *Daemon) waitFor(cond func() bool) error {
 	deadline := time.After(5 * time.Second)
 	for {
+		ch := d.sess.changes()
+		snap := d.sess.snapshot()
 		d.mu.Lock()
-		for _, u := range d.sess.takeUpdates() {
-			d.db.apply(u)
-		}
+		d.db = snap
 		ok := cond()
 		d.mu.Unlock()
 		if ok {
 			return nil
 		}
 		select {
-		case <-d.sess.notify:
-		case <-d.sess.done:
-			return d.sess.err
+		case <-ch:
+		case <-d.sess.done():
+			return d.sess.err()
 		case <-deadline:
 			return errors.New("timed out waiting for the database")
 		}

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -71,7 +70,7 @@ func registerFakes(t *testing.T) *fakeTypes {
 func startDaemon(t *testing.T, sock string) (*Daemon, *unixctl.Server, func()) {
 	uc := unixctl.NewServer("test\n")
 	d := New(Options{
-		Dial:          func() (io.ReadWriteCloser, error) { return net.Dial("unix", sock) },
+		Dial:          func() (net.Conn, error) { return net.Dial("unix", sock) },
 		Unixctl:       uc,
 		SystemID:      "random",
 		OVSVersion:    "3.1.0",
