@@ -77,7 +77,7 @@ func TestKill9LosesNoAcknowledgedCommit(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	acked := -1 // highest transaction number acknowledged
 	total := 0
-	for round := 0; total < 1000 && round < 20; round++ {
+	for round := 0; total < 1000 && round < 60; round++ {
 		child := start()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		c, err := client.Dial(ctx, "unix:"+sock)
@@ -89,9 +89,13 @@ func TestKill9LosesNoAcknowledgedCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// Kill at a random moment during this round's stream.
-		killAfter := time.Duration(50+rng.Intn(400)) * time.Millisecond
-		timer := time.AfterFunc(killAfter, func() { child.Process.Signal(syscall.SIGKILL) })
+		// Kill at a random moment during this round's stream: after a
+		// random number of acknowledged commits plus a random delay, so
+		// that the kill lands anywhere in a commit (or a compaction).
+		killAt := 50 + rng.Intn(250)
+		killDelay := time.Duration(rng.Intn(3000)) * time.Microsecond
+		var timer *time.Timer
+		inRound := 0
 		for total < 1000 {
 			n := total
 			_, err := c.Transact(ctx, "Open_vSwitch",
@@ -106,8 +110,13 @@ func TestKill9LosesNoAcknowledgedCommit(t *testing.T) {
 			}
 			acked = n
 			total++
+			if inRound++; inRound == killAt {
+				timer = time.AfterFunc(killDelay, func() { child.Process.Signal(syscall.SIGKILL) })
+			}
 		}
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		child.Process.Signal(syscall.SIGKILL)
 		child.Wait()
 		c.Close()
@@ -151,7 +160,7 @@ func TestKill9LosesNoAcknowledgedCommit(t *testing.T) {
 		if nextCfg != int64(len(names)) {
 			t.Fatalf("round %d: next_cfg %d for %d bridges (transaction not atomic)", round, nextCfg, len(names))
 		}
-		t.Logf("round %d: killed after %v, %d transactions committed, file %d records; %s", round, killAfter, acked+1, fj.Records(), strings.Join(logged, "; "))
+		t.Logf("round %d: killed %v after commit %d of the round, %d transactions committed, file %d records; %s", round, killDelay, killAt, acked+1, fj.Records(), strings.Join(logged, "; "))
 		fj.Close()
 	}
 	if total < 1000 {
