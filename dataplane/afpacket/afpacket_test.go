@@ -135,6 +135,9 @@ func TestVethRoundTrip(t *testing.T) {
 	if st.RxPackets != uint64(len(frames)) || x.Stats().TxPackets != uint64(len(frames)) {
 		t.Fatalf("stats: y %+v, x %+v", st, x.Stats())
 	}
+	if es := y.ExtraStats(); len(es) < 6 || es["rx_crc_err"] != 0 {
+		t.Fatalf("ExtraStats %v", es)
+	}
 	if !x.Link() || x.MTU() != 1500 {
 		t.Fatalf("link %v mtu %d", x.Link(), x.MTU())
 	}

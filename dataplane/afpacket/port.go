@@ -380,10 +380,20 @@ func (p *Port) Stats() dataplane.PortStats {
 	}
 }
 
-// ExtraStats reports how many received GSO frames were cut into segments
-// (Interface statistics key "rx_gso_segmented").
+// ExtraStats are the kernel interface's error counters under the
+// Interface statistics keys Open vSwitch uses for system ports, and how
+// many received GSO frames were cut into segments ("rx_gso_segmented").
 func (p *Port) ExtraStats() map[string]uint64 {
-	return map[string]uint64{"rx_gso_segmented": p.gsoSegmented.Load()}
+	m := map[string]uint64{"rx_gso_segmented": p.gsoSegmented.Load()}
+	if l, err := p.nl.LinkByIndex(p.ifindex); err == nil && l.Attrs().Statistics != nil {
+		s := l.Attrs().Statistics
+		m["collisions"] = s.Collisions
+		m["rx_crc_err"] = s.RxCrcErrors
+		m["rx_frame_err"] = s.RxFrameErrors
+		m["rx_over_err"] = s.RxOverErrors
+		m["rx_missed_errors"] = s.RxMissedErrors
+	}
+	return m
 }
 
 // Status is for the Interface status column.
