@@ -311,62 +311,72 @@ func applyDiff(t *Type, old, diff Datum) Datum {
 	return out
 }
 
-func (c *client) applyV2(body json.RawMessage, initial bool) {
-	v, err := decodeUseNumber(body)
-	if err != nil {
+// rowUpdates walks a <table-updates> object in the order the Open vSwitch
+// library processes it (tables, then rows, each in JSON-object iteration
+// order; see rowOrder) and calls fn for each row update.
+func rowUpdates(body json.RawMessage, fn func(table, uuid string, up map[string]any)) {
+	var tables map[string]json.RawMessage
+	if json.Unmarshal(body, &tables) != nil {
 		return
 	}
-	tables, _ := v.(map[string]any)
-	for tname, rowsV := range tables {
-		t := c.db.Schema.Table(tname)
-		rows, _ := rowsV.(map[string]any)
-		if t == nil {
+	for _, tname := range objectOrder(body) {
+		traw := tables[tname]
+		v, err := decodeUseNumber(traw)
+		if err != nil {
 			continue
 		}
-		for uuid, upV := range rows {
-			up, _ := upV.(map[string]any)
-			uuid = strings.ToLower(uuid)
-			for kind, colsV := range up {
-				cols, _ := colsV.(map[string]any)
-				switch kind {
-				case "initial", "insert":
-					r := c.rowFor(t, uuid)
-					r.old = map[string]Datum{}
-					c.setColumns(r, cols, false)
-				case "modify":
-					c.setColumns(c.rowFor(t, uuid), cols, true)
-				case "delete":
-					delete(c.db.rows[tname], uuid)
-				}
-			}
+		rows, _ := v.(map[string]any)
+		for _, uuid := range objectOrder(traw) {
+			up, _ := rows[uuid].(map[string]any)
+			fn(tname, strings.ToLower(uuid), up)
 		}
 	}
+}
+
+func (c *client) applyV2(body json.RawMessage, initial bool) {
+	rowUpdates(body, func(tname, uuid string, up map[string]any) {
+		t := c.db.Schema.Table(tname)
+		if t == nil || !isUUID(uuid) {
+			return
+		}
+		for kind, colsV := range up {
+			cols, _ := colsV.(map[string]any)
+			switch kind {
+			case "initial", "insert":
+				r := c.rowFor(t, uuid)
+				r.old = map[string]Datum{}
+				c.db.place(tname, uuid)
+				c.setColumns(r, cols, false)
+				c.db.placeRefs(r)
+			case "modify":
+				r := c.rowFor(t, uuid)
+				c.setColumns(r, cols, true)
+				c.db.placeRefs(r)
+			case "delete":
+				delete(c.db.rows[tname], uuid)
+				c.db.unplace(tname, uuid)
+			}
+		}
+	})
 	c.seqno++
 }
 
 func (c *client) applyV1(body json.RawMessage) {
-	v, err := decodeUseNumber(body)
-	if err != nil {
-		return
-	}
-	tables, _ := v.(map[string]any)
-	for tname, rowsV := range tables {
+	rowUpdates(body, func(tname, uuid string, up map[string]any) {
 		t := c.db.Schema.Table(tname)
-		rows, _ := rowsV.(map[string]any)
-		if t == nil {
-			continue
+		if t == nil || !isUUID(uuid) {
+			return
 		}
-		for uuid, upV := range rows {
-			up, _ := upV.(map[string]any)
-			uuid = strings.ToLower(uuid)
-			if nw, ok := up["new"].(map[string]any); ok {
-				r := c.rowFor(t, uuid)
-				c.setColumns(r, nw, false)
-			} else {
-				delete(c.db.rows[tname], uuid)
-			}
+		if nw, ok := up["new"].(map[string]any); ok {
+			r := c.rowFor(t, uuid)
+			c.db.place(tname, uuid)
+			c.setColumns(r, nw, false)
+			c.db.placeRefs(r)
+		} else {
+			delete(c.db.rows[tname], uuid)
+			c.db.unplace(tname, uuid)
 		}
-	}
+	})
 	c.seqno++
 }
 

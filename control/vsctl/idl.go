@@ -32,12 +32,13 @@ type DB struct {
 	Schema  *Schema
 	rows    map[string]map[string]*Row // table -> uuid -> row
 	monitor map[string]map[string]bool // table -> monitored columns
+	order   map[string]*rowOrder       // table -> IDL iteration order
 	txnRows []*Row
 }
 
 // NewDB returns an empty replica for schema.
 func NewDB(s *Schema) *DB {
-	return &DB{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}}
+	return &DB{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}, order: map[string]*rowOrder{}}
 }
 
 // AddTable asks for t to be replicated (with no columns yet).
@@ -64,17 +65,66 @@ func (db *DB) AddColumn(t *Table, c *Column) {
 // Monitored reports whether t.c is replicated.
 func (db *DB) Monitored(t *Table, c *Column) bool { return db.monitor[t.Name][c.Name] }
 
-// Rows returns the visible rows of t in UUID order.
+// Rows returns the visible rows of t in the order the Open vSwitch IDL
+// iterates them (see rowOrder).
 func (db *DB) Rows(t *Table) []*Row {
 	m := db.rows[t.Name]
 	out := make([]*Row, 0, len(m))
-	for _, r := range m {
-		if !r.deleted {
-			out = append(out, r)
+	seen := make(map[string]bool, len(m))
+	if o := db.order[t.Name]; o != nil {
+		for _, u := range o.keys() {
+			if r := m[u]; r != nil && !r.deleted {
+				out = append(out, r)
+				seen[u] = true
+			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].UUID < out[j].UUID })
-	return out
+	var rest []*Row
+	for u, r := range m {
+		if !r.deleted && !seen[u] {
+			rest = append(rest, r)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].UUID < rest[j].UUID })
+	return append(out, rest...)
+}
+
+// place records that the IDL put row uuid of table in its hash table.
+func (db *DB) place(table, uuid string) {
+	o := db.order[table]
+	if o == nil {
+		o = newRowOrder()
+		db.order[table] = o
+	}
+	o.insert(uuid, uuidHash(uuid))
+}
+
+// unplace undoes place.
+func (db *DB) unplace(table, uuid string) {
+	if o := db.order[table]; o != nil {
+		o.remove(uuid)
+	}
+}
+
+// placeRefs places the rows r refers to, as the IDL creates placeholder
+// rows for the targets of references when it parses a row's columns.
+func (db *DB) placeRefs(r *Row) {
+	for _, c := range r.Table.Columns {
+		d, ok := r.old[c.Name]
+		if !ok {
+			continue
+		}
+		if b := c.Type.Key; b.RefTable != "" {
+			for _, k := range d.Keys {
+				db.place(b.RefTable, atomUUID(k))
+			}
+		}
+		if b := c.Type.Value; b != nil && b.RefTable != "" {
+			for _, v := range d.Values {
+				db.place(b.RefTable, atomUUID(v))
+			}
+		}
+	}
 }
 
 // Get returns the visible row of t with this UUID, or nil.
@@ -183,6 +233,7 @@ func (db *DB) Insert(t *Table, uuid string) *Row {
 		db.rows[t.Name] = map[string]*Row{}
 	}
 	db.rows[t.Name][uuid] = r
+	db.place(t.Name, uuid)
 	db.touch(r)
 	return r
 }
@@ -193,6 +244,7 @@ func (db *DB) Delete(r *Row) {
 	r.deleted = true
 	if r.inserted {
 		delete(db.rows[r.Table.Name], r.UUID)
+		db.unplace(r.Table.Name, r.UUID)
 	}
 }
 
@@ -203,6 +255,7 @@ func (db *DB) Abort() {
 		r.deleted = false
 		if r.inserted {
 			delete(db.rows[r.Table.Name], r.UUID)
+			db.unplace(r.Table.Name, r.UUID)
 		}
 	}
 	db.txnRows = nil

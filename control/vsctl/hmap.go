@@ -1,0 +1,162 @@
+package vsctl
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math/bits"
+	"strconv"
+)
+
+// rowOrder reproduces the order in which the Open vSwitch IDL iterates a
+// table's rows, so that "list" and "find" without records print rows in
+// the same order as ovs-vsctl for the same database. That order is the
+// iteration order of a chained hash table (lib/hmap.c) whose buckets are
+// indexed by the first 32 bits of the row UUID, new nodes going to the
+// head of their bucket and the table doubling as it fills; rows reach it
+// in the iteration order of the JSON object that carried them, itself a
+// hash table keyed by the hash of the member name (lib/shash.c).
+type rowOrder struct {
+	buckets [][]string // each bucket head first
+	mask    uint32
+	n       int
+	hashes  map[string]uint32
+}
+
+func newRowOrder() *rowOrder {
+	return &rowOrder{buckets: make([][]string, 1), hashes: map[string]uint32{}}
+}
+
+// calcMask is lib/hmap.c's calc_mask.
+func calcMask(capacity int) uint32 {
+	m := uint32(capacity / 2)
+	m |= m >> 1
+	m |= m >> 2
+	m |= m >> 4
+	m |= m >> 8
+	m |= m >> 16
+	m |= (m & 1) << 1
+	return m
+}
+
+func (h *rowOrder) insertFast(key string, hash uint32) {
+	b := hash & h.mask
+	h.buckets[b] = append([]string{key}, h.buckets[b]...)
+	h.hashes[key] = hash
+	h.n++
+}
+
+func (h *rowOrder) insert(key string, hash uint32) {
+	if _, ok := h.hashes[key]; ok {
+		return
+	}
+	h.insertFast(key, hash)
+	if uint32(h.n/2) > h.mask {
+		if m := calcMask(h.n); m > h.mask {
+			h.resize(m)
+		}
+	}
+}
+
+func (h *rowOrder) resize(mask uint32) {
+	old := h.buckets
+	h.buckets = make([][]string, mask+1)
+	h.mask = mask
+	h.n = 0
+	for _, b := range old {
+		for _, k := range b {
+			h.insertFast(k, h.hashes[k])
+		}
+	}
+}
+
+func (h *rowOrder) remove(key string) {
+	hash, ok := h.hashes[key]
+	if !ok {
+		return
+	}
+	b := hash & h.mask
+	for i, k := range h.buckets[b] {
+		if k == key {
+			h.buckets[b] = append(h.buckets[b][:i:i], h.buckets[b][i+1:]...)
+			break
+		}
+	}
+	delete(h.hashes, key)
+	h.n--
+}
+
+// keys returns the keys in iteration order.
+func (h *rowOrder) keys() []string {
+	out := make([]string, 0, h.n)
+	for _, b := range h.buckets {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// uuidHash is lib/uuid.h's uuid_hash: the UUID's first 32-bit word.
+func uuidHash(uuid string) uint32 {
+	v, _ := strconv.ParseUint(uuid[:8], 16, 32)
+	return uint32(v)
+}
+
+// hashBytes is lib/hash.c's hash_bytes (the portable murmur-based
+// variant), used by shash for member names.
+func hashBytes(p []byte, basis uint32) uint32 {
+	h := basis
+	n := len(p)
+	for len(p) >= 4 {
+		h = mhashAdd(h, binary.LittleEndian.Uint32(p))
+		p = p[4:]
+	}
+	if len(p) > 0 {
+		var tmp [4]byte
+		copy(tmp[:], p)
+		h = mhashAdd(h, binary.LittleEndian.Uint32(tmp[:]))
+	}
+	return mhashFinish(h ^ uint32(n))
+}
+
+func mhashAdd(h, data uint32) uint32 {
+	if data != 0 {
+		data *= 0xcc9e2d51
+		data = bits.RotateLeft32(data, 15)
+		data *= 0x1b873593
+		h ^= data
+	}
+	h = bits.RotateLeft32(h, 13)
+	return h*5 + 0xe6546b64
+}
+
+func mhashFinish(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+// objectOrder returns the member names of the JSON object in raw in the
+// order the Open vSwitch JSON library iterates them.
+func objectOrder(raw json.RawMessage) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	sh := newRowOrder()
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := t.(string)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+		sh.insert(name, hashBytes([]byte(name), 0))
+	}
+	return sh.keys()
+}
