@@ -836,13 +836,21 @@ func (d *Daemon) portStatus(f *iface, row ovsdb.Row, set map[string]any, withSta
 	if str(row["link_state"]) != link {
 		set["link_state"] = link
 	}
-	if str(row["admin_state"]) != "up" {
-		set["admin_state"] = "up"
-	}
-	if ni, err := net.InterfaceByName(f.name); err == nil && (f.typ == "system" || f.typ == "internal") {
-		if integer(row["ifindex"]) != int64(ni.Index) || row["ifindex"].Len() == 0 {
-			set["ifindex"] = ni.Index
+	// Kernel devices: ifindex, and admin_state from IFF_UP; other ports
+	// are administratively up while open, as in OVS-DPDK.
+	admin := "up"
+	if f.typ == "system" || f.typ == "internal" {
+		if ni, err := net.InterfaceByName(f.name); err == nil {
+			if integer(row["ifindex"]) != int64(ni.Index) || row["ifindex"].Len() == 0 {
+				set["ifindex"] = ni.Index
+			}
+			if ni.Flags&net.FlagUp == 0 {
+				admin = "down"
+			}
 		}
+	}
+	if str(row["admin_state"]) != admin {
+		set["admin_state"] = admin
 	}
 	if sr, ok := p.(dataplane.StatusReporter); ok {
 		st := sr.Status()

@@ -12,6 +12,7 @@ import (
 	"gvswitch/control/unixctl"
 	"gvswitch/control/unixctl/vlog"
 	"gvswitch/dataplane"
+	"gvswitch/fdb"
 	"gvswitch/pmd"
 )
 
@@ -176,6 +177,15 @@ func (b *bridgeDatapath) configureBridge(name string, row ovsdb.Row) {
 	}
 	if err := br.SetVLANLimit(cfg.VLANLimit); err != nil {
 		dpLog.Warn("bridge %s: vlan-limit: %v", name, err)
+	}
+	// MAC table settings apply at run time (0 restores the default).
+	t := br.FDB()
+	if cfg.MACAgingTime != t.AgingTime() && !(cfg.MACAgingTime == 0 && t.AgingTime() == fdb.DefaultAgingTime) {
+		t.SetAgingTime(cfg.MACAgingTime)
+		dpLog.Info("bridge %s: mac-aging-time %v", name, t.AgingTime())
+	}
+	if err := t.SetMaxEntries(cfg.MACTableSize); err != nil {
+		dpLog.Warn("bridge %s: mac-table-size: %v", name, err)
 	}
 }
 
