@@ -387,3 +387,32 @@ func BenchmarkPollOnce(b *testing.B) {
 		th.pollOnce(list, &pkts, cycles())
 	}
 }
+
+// TestPlanCycles: pmd-rxq-assign=cycles gives the busiest queues first to
+// the least loaded PMD; roundrobin deals them by name and queue id.
+func TestPlanCycles(t *testing.T) {
+	m := &Manager{cfg: Config{Assign: AssignCycles}}
+	a, b := &Thread{m: m, core: 2}, &Thread{m: m, core: 3}
+	p := newSrcPort(t, "p", 4)
+	loads := []uint64{100, 90, 10, 5}
+	for i, l := range loads {
+		q := NewRxq(p, i, nil)
+		q.name = "p"
+		q.hist[0].Store(l)
+		m.rxqs = append(m.rxqs, q)
+	}
+	got := m.plan([]*Thread{a, b})
+	want := map[int]*Thread{0: a, 1: b, 2: b, 3: a}
+	for q, th := range got {
+		if want[q.Queue] != th {
+			t.Errorf("cycles: queue %d (load %d) on core %d", q.Queue, loads[q.Queue], th.core)
+		}
+	}
+	m.cfg.Assign = AssignRoundRobin
+	got = m.plan([]*Thread{a, b})
+	for q, th := range got {
+		if want := []*Thread{a, b}[q.Queue%2]; th != want {
+			t.Errorf("roundrobin: queue %d on core %d", q.Queue, th.core)
+		}
+	}
+}
