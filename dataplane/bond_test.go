@@ -133,3 +133,49 @@ func TestBondSLBDropsLoopedFrames(t *testing.T) {
 		t.Fatal("after member removal")
 	}
 }
+
+// garp is a gratuitous ARP (announcement) from mac for 10.0.0.ip.
+func garp(mac [6]byte, ip byte) []byte {
+	f := frame(broadcast, mac, 0, 0, 0x0806, 14)
+	a := []byte{0, 1, 8, 0, 6, 4, 0, 1}
+	a = append(a, mac[:]...)
+	a = append(a, 10, 0, 0, ip, 0, 0, 0, 0, 0, 0, 10, 0, 0, ip)
+	return append(f, a...)
+}
+
+func TestBondSLBGratuitousARP(t *testing.T) {
+	r := newRig(t, dataplane.BridgeConfig{})
+	bd, ms, idx := r.addBond(1, bond.BalanceSLB)
+	r.add(2, dataplane.PortConfig{})
+	m := 0
+	if idx[1] == bd.ActiveMember() {
+		m = 1
+	}
+	// Host 2 announces itself on port 2; the announcement comes back on
+	// the bond at once: dropped, host 2 stays on port 2.
+	r.send(2, garp(hostMAC(2), 2))
+	r.takeAll()
+	ms[0].Take()
+	ms[1].Take()
+	r.sendMember(1, ms[m], idx[m], garp(hostMAC(2), 2))
+	if p, _ := r.br.FDB().Lookup(0, hostMAC(2)); p != 2 {
+		t.Fatalf("reflected announcement moved host 2 to port %d", p)
+	}
+	if got := r.takeAll(); len(got) != 0 {
+		t.Fatalf("reflected announcement forwarded: %v", counts(got))
+	}
+	// Later host 2 really moves behind the bond and announces itself:
+	// accepted and learned there. An ordinary frame would have been dropped.
+	r.now += int64(6 * time.Second)
+	r.sendMember(1, ms[m], idx[m], frame(broadcast, hostMAC(2), 0, 0, 0x0800, 64))
+	if p, _ := r.br.FDB().Lookup(0, hostMAC(2)); p != 2 {
+		t.Fatal("ordinary frame moved host 2")
+	}
+	r.sendMember(1, ms[m], idx[m], garp(hostMAC(2), 2))
+	if p, _ := r.br.FDB().Lookup(0, hostMAC(2)); p != 1 {
+		t.Fatalf("announcement from behind the bond left host 2 on port %d", p)
+	}
+	if got := r.takeAll(); len(got[2]) != 1 {
+		t.Fatalf("announcement not forwarded: %v", counts(got))
+	}
+}

@@ -14,6 +14,7 @@ const (
 	etherTypeVLAN  = 0x8100 // 802.1Q C-tag
 	etherTypeQinQ  = 0x88a8 // 802.1ad S-tag
 	etherTypeSlow  = 0x8809 // 802.3 Annex 43B slow protocols (LACP, Marker)
+	etherTypeARP   = 0x0806
 	ethHeaderLen   = 14
 	vlanTagLen     = 4
 	vlanIDMask     = 0x0fff
@@ -227,18 +228,32 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 			continue
 		}
 		learn := !s.anyFlood || !s.floodVLANs.has(vlan)
+		grat := et == etherTypeARP && isGratuitousARP(d, tagged)
 		if verdict == bond.AcceptIfNotMoved {
-			// balance-slb: our own frame back from the upstream switch.
-			if lp, ok := b.fdb.Lookup(vlan, src); ok && lp != inPort {
+			// balance-slb: our own frame back from the upstream switch,
+			// unless a host that moved behind the bond announces itself.
+			if lp, ok := b.fdb.Lookup(vlan, src); ok && lp != inPort &&
+				(!grat || b.fdb.GratuitousARPLocked(vlan, src, now)) {
 				nBond++
 				w.cache.Put(p)
 				continue
 			}
 		}
 		if learn {
-			if k := fdb.Key(vlan, src); k != lastLearned {
+			switch {
+			case grat && pv.bond == nil:
+				// A local host announced itself: its announcement may
+				// come back through a bond; lock the entry against that.
 				b.fdb.Learn(vlan, src, inPort, now)
-				lastLearned = k
+				b.fdb.LockGratuitousARP(vlan, src, now+gratARPLock)
+				lastLearned = ^uint64(0)
+			case grat && b.fdb.GratuitousARPLocked(vlan, src, now):
+				// Reflected over a bond member: do not learn.
+			default:
+				if k := fdb.Key(vlan, src); k != lastLearned {
+					b.fdb.Learn(vlan, src, inPort, now)
+					lastLearned = k
+				}
 			}
 		}
 		if !multicast && learn {
@@ -418,6 +433,32 @@ func (w *worker) flushPort(s *snapshot, oi int) {
 	ob.pkts = ob.pkts[:0]
 	ob.member = ob.member[:0]
 	ob.hash = ob.hash[:0]
+}
+
+// gratARPLock is how long a gratuitous ARP learned on a local port keeps
+// its entry from being moved by gratuitous ARPs arriving on bonds (Open
+// vSwitch uses 5 s).
+const gratARPLock = int64(5 * time.Second)
+
+// isGratuitousARP reports whether an ARP frame (EtherType at 12, or at 16
+// when tagged) is a broadcast IPv4 announcement: sender and target protocol
+// addresses equal (RFC 5227 2.3, ARP Announcement; RFC 826 layout).
+func isGratuitousARP(d []byte, tagged bool) bool {
+	off := ethHeaderLen
+	if tagged {
+		off += vlanTagLen
+	}
+	if len(d) < off+28 || d[0]&d[1]&d[2]&d[3]&d[4]&d[5] != 0xff {
+		return false
+	}
+	a := d[off : off+28]
+	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != 0x0800 || a[4] != 6 || a[5] != 4 {
+		return false
+	}
+	if op := binary.BigEndian.Uint16(a[6:8]); op != 1 && op != 2 {
+		return false
+	}
+	return binary.BigEndian.Uint32(a[14:18]) == binary.BigEndian.Uint32(a[24:28])
 }
 
 // payloadLen is the frame's length past the Ethernet header and its outer

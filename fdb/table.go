@@ -103,6 +103,9 @@ type entry struct {
 	port atomic.Uint32
 	key  atomic.Uint64
 	used atomic.Int64
+	// lockUntil: until then a gratuitous ARP arriving on a bond must not
+	// move the entry (see LockGratuitousARP).
+	lockUntil atomic.Int64
 
 	listTime   int64 // used when the entry took its LRU list position
 	prev, next int32 // LRU list links, -1 = none
@@ -301,6 +304,7 @@ func (t *Table) learnLocked(k uint64, port uint32, now int64, static bool) Learn
 	e.port.Store(port)
 	e.seq.Add(1)
 	e.used.Store(now)
+	e.lockUntil.Store(0)
 	e.static = static
 	if static {
 		t.statics++
@@ -455,6 +459,26 @@ func (t *Table) evictOldest(ix *index) bool {
 	t.deleteLocked(ix, n)
 	t.evicted.Add(1)
 	return true
+}
+
+// LockGratuitousARP protects the entry of (vlan, mac) against being moved
+// by gratuitous ARPs received on bonds until the time until: the host just
+// announced itself on a local port, and its announcement, flooded out of a
+// bond, may come back on another bond member (Open vSwitch locks such
+// entries for 5 s). Lock-free.
+func (t *Table) LockGratuitousARP(vlan uint16, mac [6]byte, until int64) {
+	ix := t.cur.Load()
+	if n, _ := ix.find(Key(vlan, mac)); n >= 0 {
+		ix.entries[n].lockUntil.Store(until)
+	}
+}
+
+// GratuitousARPLocked reports whether (vlan, mac) is locked at now by
+// LockGratuitousARP. Lock-free.
+func (t *Table) GratuitousARPLocked(vlan uint16, mac [6]byte, now int64) bool {
+	ix := t.cur.Load()
+	n, _ := ix.find(Key(vlan, mac))
+	return n >= 0 && ix.entries[n].lockUntil.Load() > now
 }
 
 // Expire removes the dynamic entries not seen for the ageing time and

@@ -316,3 +316,21 @@ func TestConcurrentLookup(t *testing.T) {
 		t.Fatalf("%d lookups returned a port the address never had", bad.Load())
 	}
 }
+
+func TestGratuitousARPLock(t *testing.T) {
+	tb := mustNew(t, 0, 0)
+	if tb.GratuitousARPLocked(1, mac(1), 0) {
+		t.Fatal("unknown address locked")
+	}
+	tb.Learn(1, mac(1), 2, 0)
+	tb.LockGratuitousARP(1, mac(1), 5*sec)
+	if !tb.GratuitousARPLocked(1, mac(1), 4*sec) || tb.GratuitousARPLocked(1, mac(1), 5*sec) {
+		t.Fatal("lock window wrong")
+	}
+	// A reused entry starts unlocked.
+	tb.FlushPort(2)
+	tb.Learn(1, mac(1), 3, sec)
+	if tb.GratuitousARPLocked(1, mac(1), 2*sec) {
+		t.Fatal("lock survived the entry")
+	}
+}
