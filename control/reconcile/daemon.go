@@ -350,6 +350,7 @@ type desiredIface struct {
 	row    ovsdb.Row
 	bridge string
 	port   string
+	dpType string // the bridge's datapath_type: a change recreates the bridge
 }
 
 // desiredPort is one Port the configuration asks for.
@@ -400,7 +401,7 @@ func (d *Daemon) desired() config {
 					continue
 				}
 				ifNames[str(r["name"])] = true
-				c.ifaces[iu] = desiredIface{uuid: iu, row: r, bridge: bname, port: str(p["name"])}
+				c.ifaces[iu] = desiredIface{uuid: iu, row: r, bridge: bname, port: str(p["name"]), dpType: str(br["datapath_type"])}
 				dp.ifaces = append(dp.ifaces, iu)
 			}
 			c.ports[pu] = dp
@@ -423,7 +424,7 @@ func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
 	if c.Type == "" {
 		c.Type = "system"
 	}
-	key := fmt.Sprintf("%s|%s|%s|%v|%v|%d|%s", c.Name, c.Bridge, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
+	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%d|%s", c.Name, c.Bridge, di.dpType, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
 	return c, key
 }
 
@@ -481,11 +482,20 @@ func (d *Daemon) reconfigure() error {
 			changed = true
 		}
 	}
+	brokenBridges := map[string]string{}
 	for name, bu := range c.bridges {
 		row := d.db["Bridge"][bu]
+		if b := d.bridges[name]; b != nil && b.dpType != str(row["datapath_type"]) {
+			// A new datapath_type recreates the bridge (its
+			// interfaces were closed above: their keys changed).
+			log.Info("bridge %s: datapath_type %q -> %q", name, b.dpType, str(row["datapath_type"]))
+			d.dp.delBridge(name)
+			delete(d.bridges, name)
+		}
 		if d.bridges[name] == nil {
 			if err := d.dp.addBridge(name, row); err != nil {
 				log.Err("bridge %s: %v", name, err)
+				brokenBridges[name] = fmt.Sprintf("bridge %s: %v", name, err)
 				continue
 			}
 			d.bridges[name] = &bridge{name: name, uuid: bu, ofports: map[int]ovsdb.UUID{}}
@@ -501,7 +511,19 @@ func (d *Daemon) reconfigure() error {
 	// deterministically.
 	var adds []desiredIface
 	for u, di := range c.ifaces {
-		if d.ifaces[u] == nil && d.bridges[di.bridge] != nil {
+		if d.ifaces[u] != nil {
+			continue
+		}
+		if msg, broken := brokenBridges[di.bridge]; broken {
+			// Report the bridge's failure on each of its interfaces,
+			// where ovs-vsctl looks.
+			_, key := ifaceConfig(di, d.opts.Rundir)
+			d.ifaces[u] = &iface{uuid: u, name: str(di.row["name"]), typ: str(di.row["type"]), bridge: di.bridge,
+				port: di.port, cfgKey: key, ofport: -1, err: msg}
+			changed = true
+			continue
+		}
+		if d.bridges[di.bridge] != nil {
 			adds = append(adds, di)
 		}
 	}

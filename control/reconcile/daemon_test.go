@@ -136,6 +136,18 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 		t.Errorf("missing device: %v", r)
 	}
 
+	// A datapath type we do not have: the bridge's interfaces say so;
+	// switching to netdev recreates the bridge.
+	r = e2e.Vsctl(t, db.Sock, "--timeout=5", "add-br", "br9", "--", "set", "Bridge", "br9", "datapath_type=dummy")
+	if r.Code != 0 || !strings.Contains(r.Stderr, `Error detected while setting up 'br9': bridge br9: datapath_type "dummy": not supported by gvswitch.`) {
+		t.Errorf("datapath_type=dummy: %v", r)
+	}
+	vsctlOK(t, db.Sock, "set", "Bridge", "br9", "datapath_type=netdev")
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "br9", "ofport", "error"); got != "65534\n[]" {
+		t.Errorf("br9 after datapath_type=netdev: %q", got)
+	}
+	vsctlOK(t, db.Sock, "del-br", "br9")
+
 	// Changing p1 reopens p1 only.
 	vsctlOK(t, db.Sock, "set", "Interface", "p1", "options:foo=bar")
 	ft.mu.Lock()
