@@ -616,6 +616,7 @@ func (t *Table) SetMaxEntries(n int) error {
 		e.key.Store(k)
 		e.port.Store(oe.port.Load())
 		e.used.Store(oe.used.Load())
+		e.lockUntil.Store(oe.lockUntil.Load())
 		e.static = oe.static
 		e.listTime = oe.listTime
 		e.prev, e.next = -1, -1
