@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -285,5 +286,30 @@ func TestUnixSocket(t *testing.T) {
 	}
 	if _, err := ListenUnix(path, 0o750); err == nil {
 		t.Error("second server on a live socket was allowed")
+	}
+}
+
+// TestRepliesDeliveredAfterHalfClose: a client that writes its requests
+// and shuts down its sending half still gets every reply, as from
+// ovsdb-server (e.g. a shell pipe into a unix socket).
+func TestRepliesDeliveredAfterHalfClose(t *testing.T) {
+	srv, _ := newTestServer(t)
+	path := filepath.Join(t.TempDir(), "db.sock")
+	l, err := ListenUnix(path, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(`{"id":1,"method":"list_dbs","params":[]}{"id":2,"method":"echo","params":[2]}`))
+	c.(*net.UnixConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	all, _ := io.ReadAll(c)
+	if string(all) != `{"id":1,"result":["Open_vSwitch","_Server"],"error":null}{"id":2,"result":[2],"error":null}` {
+		t.Errorf("got %q", all)
 	}
 }

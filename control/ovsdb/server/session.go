@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"gvswitch/control/jsonrpc"
 	"gvswitch/control/ovsdb"
@@ -25,6 +26,8 @@ type session struct {
 	out      chan []byte
 	dropOnce sync.Once
 	done     chan struct{}
+	drain    chan struct{} // closed when the client stopped sending
+	wdone    chan struct{} // closed when the writer has exited
 
 	mu       sync.Mutex
 	monitors map[string]*monitor // by the monitor id's JSON text
@@ -41,7 +44,7 @@ func newSession(s *Server, c net.Conn) *session {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{s: s, conn: c, rpc: jsonrpc.NewConn(c), out: make(chan []byte, limit),
-		done: make(chan struct{}), monitors: map[string]*monitor{}, pending: map[string]context.CancelFunc{},
+		done: make(chan struct{}), drain: make(chan struct{}), wdone: make(chan struct{}), monitors: map[string]*monitor{}, pending: map[string]context.CancelFunc{},
 		ctx: ctx, cancel: cancel}
 }
 
@@ -77,6 +80,7 @@ func (ss *session) drop(why error) {
 }
 
 func (ss *session) writer() {
+	defer close(ss.wdone)
 	for {
 		select {
 		case b := <-ss.out:
@@ -86,6 +90,19 @@ func (ss *session) writer() {
 			}
 		case <-ss.done:
 			return
+		case <-ss.drain:
+			// The client has stopped sending (it may have shut down only
+			// its writing half): deliver what is queued, then stop.
+			for {
+				select {
+				case b := <-ss.out:
+					if _, err := ss.conn.Write(b); err != nil {
+						return
+					}
+				default:
+					return
+				}
+			}
 		}
 	}
 }
@@ -115,7 +132,10 @@ func (ss *session) cleanup() {
 	ss.mu.Unlock()
 	ss.s.locks.unlockAll(ss)
 	ss.wg.Wait()
-	// Let queued replies drain briefly before closing.
+	// Deliver queued replies (bounded in time), then close.
+	close(ss.drain)
+	ss.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	<-ss.wdone
 	ss.dropOnce.Do(func() {
 		close(ss.done)
 		ss.conn.Close()
