@@ -6,9 +6,11 @@
 //
 // The virtio-net header carries offload metadata both ways: frames with a
 // partial checksum or GSO metadata from other ports are written with it,
-// the kernel completing them; with Options.KeepOffloads the host stack may
-// hand over frames with a partial checksum (TUN_F_CSUM). TSO is never
-// offered, so the kernel segments before the tap and every frame fits a
-// pool buffer. The tap has one rx and one tx queue; each frame costs one read or
-// write system call (a tap has no batched interface).
+// the kernel completing them. By default the tap offers no offload to the
+// host stack, so what it reads is complete and fits a pool buffer; with
+// Options.KeepOffloads the host stack may hand over partial checksums
+// (TUN_F_CSUM), and with Options.GSOPool whole TCP GSO frames (TUN_F_TSO4/6),
+// read with readv into a pool buffer plus a spill area. The tap has one rx
+// and one tx queue; each frame costs one read or write system call (a tap
+// has no batched interface).
 package tap

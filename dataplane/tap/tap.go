@@ -34,10 +34,24 @@ type Options struct {
 	// reach carries the metadata or completes checksums; by default the
 	// kernel completes them before the tap.
 	KeepOffloads bool
+	// GSOPool, if set, holds buffers of at least MaxGSOFrame bytes, and
+	// TCP segmentation offload is offered to the host stack: its TCP
+	// frames of up to 64 KiB arrive whole, in these buffers, with
+	// Packet.GSOSize set. The same caution as for KeepOffloads applies.
+	GSOPool *dataplane.Pool
 }
 
+// MaxGSOFrame is the largest frame the host stack hands to a tap with TSO
+// (64 KiB plus Ethernet and VLAN headers).
+const MaxGSOFrame = 65536 + 256
+
 // TUN_F_* offload flags (linux/if_tun.h).
-const tunFCsum = 0x01
+const (
+	tunFCsum   = 0x01
+	tunFTSO4   = 0x02
+	tunFTSO6   = 0x04
+	tunFTSOECN = 0x08
+)
 
 // Port is an open tap.
 type Port struct {
@@ -50,6 +64,17 @@ type Port struct {
 
 	rxCache *dataplane.PoolCache
 	txCache *dataplane.PoolCache
+
+	// Receive side, owned by the polling goroutine: offload settings
+	// adopted from offl, and where a frame larger than a pool buffer
+	// spills (readv's second iovec).
+	offl     atomic.Pointer[offloadCfg]
+	curOffl  *offloadCfg
+	keep     bool
+	gsoCache *dataplane.PoolCache
+	spill    []byte
+	iov      [2]unix.Iovec
+	gsoRx    atomic.Uint64
 
 	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
 	txPackets, txBytes, txDropped, txErrors atomic.Uint64
@@ -84,7 +109,7 @@ func Open(name string, opt Options) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tap %s: open /dev/net/tun: %w", name, err)
 	}
-	p := &Port{name: name, fd: fd}
+	p := &Port{name: name, fd: fd, spill: make([]byte, MaxGSOFrame+offload.VnetHdrLen)}
 	fail := func(err error) (*Port, error) {
 		p.Close()
 		return nil, fmt.Errorf("tap %s: %w", name, err)
@@ -100,13 +125,10 @@ func Open(name string, opt Options) (*Port, error) {
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, offload.VnetHdrLen); err != nil {
 		return fail(fmt.Errorf("TUNSETVNETHDRSZ: %w", err))
 	}
-	offloads := 0
-	if opt.KeepOffloads {
-		offloads = tunFCsum
+	if err := p.SetOffloads(opt.KeepOffloads, opt.GSOPool); err != nil {
+		return fail(err)
 	}
-	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, offloads); err != nil {
-		return fail(fmt.Errorf("TUNSETOFFLOAD: %w", err))
-	}
+	p.adoptOffloads()
 	if p.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return fail(fmt.Errorf("netlink: %w", err))
 	}
@@ -138,17 +160,49 @@ func Open(name string, opt Options) (*Port, error) {
 	return p, nil
 }
 
-// SetKeepOffloads changes Options.KeepOffloads while the port runs
-// (TUNSETOFFLOAD; frames already queued in the tap keep their form).
-func (p *Port) SetKeepOffloads(keep bool) error {
-	offloads := 0
+// offloadCfg is what SetOffloads asked for; the receiving goroutine adopts
+// it at the start of a burst.
+type offloadCfg struct {
+	keep bool
+	gso  *dataplane.PoolCache
+}
+
+// SetOffloads changes Options.KeepOffloads and Options.GSOPool while the
+// port runs (TUNSETOFFLOAD; the receive side switches at its next burst).
+// Frames already queued in the tap keep their form: a GSO frame that
+// arrives when GSO is off is dropped and counted as an rx error.
+func (p *Port) SetOffloads(keep bool, gsoPool *dataplane.Pool) error {
+	c := &offloadCfg{keep: keep}
+	flags := 0
 	if keep {
-		offloads = tunFCsum
+		flags = tunFCsum
 	}
-	if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, offloads); err != nil {
-		return fmt.Errorf("tap %s: TUNSETOFFLOAD: %w", p.name, err)
+	if gsoPool != nil {
+		if gsoPool.DataRoom() < MaxGSOFrame {
+			return fmt.Errorf("tap %s: GSO pool buffers hold %d bytes, need %d", p.name, gsoPool.DataRoom(), MaxGSOFrame)
+		}
+		// TSO needs checksum offload (tun_set_offload).
+		flags = tunFCsum | tunFTSO4 | tunFTSO6 | tunFTSOECN
+		c.gso = gsoPool.NewCache(32)
 	}
+	if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, flags); err != nil {
+		return fmt.Errorf("tap %s: TUNSETOFFLOAD %#x: %w", p.name, flags, err)
+	}
+	p.offl.Store(c)
 	return nil
+}
+
+// adoptOffloads takes a new offload configuration on the receive side,
+// giving the old GSO cache's buffers back to their pool.
+func (p *Port) adoptOffloads() {
+	c := p.offl.Load()
+	if c == p.curOffl {
+		return
+	}
+	if p.gsoCache != nil {
+		p.gsoCache.Flush()
+	}
+	p.curOffl, p.keep, p.gsoCache = c, c.keep, c.gso
 }
 
 // Name is the tap's name.
@@ -206,9 +260,12 @@ func (p *Port) Status() map[string]string {
 	return map[string]string{"driver_name": "tun", "ifindex": fmt.Sprint(p.ifindex)}
 }
 
-// RxBurst reads up to len(pkts) frames, one read(2) each, until the tap
+// RxBurst reads up to len(pkts) frames, one readv(2) each, until the tap
 // has no more.
 func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
+	if p.offl.Load() != p.curOffl {
+		p.adoptOffloads()
+	}
 	n := 0
 	var bytes, drops, errs uint64
 	for n < len(pkts) {
@@ -216,16 +273,15 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		if pk == nil {
 			drops++
 			// Read and discard one frame so the tap does not fill up.
-			var scratch [64]byte
-			if _, err := rawRead(p.fd, scratch[:]); err != nil {
+			if _, err := p.readv(p.spill[:64], nil); err != nil {
 				break
 			}
 			continue
 		}
 		// The virtio-net header lands in the headroom, the frame at
-		// the packet's normal start.
+		// the packet's normal start; a bigger frame spills over.
 		buf := pk.Buffer()[dataplane.Headroom-offload.VnetHdrLen:]
-		r, err := rawRead(p.fd, buf)
+		r, err := p.readv(buf, p.spill)
 		if err != nil || r < offload.VnetHdrLen+14 {
 			p.rxCache.Put(pk)
 			if err != nil {
@@ -234,24 +290,33 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 			errs++
 			continue
 		}
-		if r == len(buf) {
-			// Possibly truncated: a frame larger than the buffer.
-			p.rxCache.Put(pk)
-			errs++
-			continue
-		}
 		vh, _ := offload.DecodeVnetHdr(buf)
-		pk.SetLen(r - offload.VnetHdrLen)
-		if vh.Flags&offload.FlagNeedsCsum != 0 {
-			pk.Offload = dataplane.OffloadCsumPartial
-			pk.CsumStart, pk.CsumOffset = vh.CsumStart, vh.CsumOffset
-		} else if vh.Flags&offload.FlagDataValid != 0 {
-			pk.Offload = dataplane.OffloadCsumValid
+		if r > len(buf) {
+			// A GSO frame: move it into a GSO buffer.
+			p.rxCache.Put(pk)
+			if pk = p.rxGSO(buf, r); pk == nil {
+				errs++
+				continue
+			}
+		} else {
+			pk.SetLen(r - offload.VnetHdrLen)
 		}
 		if vh.GSOType != offload.GSONone && vh.GSOSize > 0 {
-			// Not offered (no TUN_F_TSO*), so not expected; keep the
-			// metadata for an egress port that can carry it.
 			pk.GSOSize = vh.GSOSize
+		}
+		if vh.Flags&offload.FlagNeedsCsum != 0 {
+			if p.keep || pk.GSOSize > 0 {
+				pk.Offload = dataplane.OffloadCsumPartial
+				pk.CsumStart, pk.CsumOffset = vh.CsumStart, vh.CsumOffset
+			} else if offload.CompletePartial(pk.Data(), int(vh.CsumStart), int(vh.CsumOffset)) != nil {
+				pk.Free()
+				errs++
+				continue
+			} else {
+				pk.Offload = dataplane.OffloadCsumValid
+			}
+		} else if vh.Flags&offload.FlagDataValid != 0 {
+			pk.Offload = dataplane.OffloadCsumValid
 		}
 		bytes += uint64(pk.Len())
 		pkts[n] = pk
@@ -268,6 +333,51 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		p.rxErrors.Add(errs)
 	}
 	return n
+}
+
+// rxGSO copies a frame of r bytes (virtio-net header included) that
+// spilled from buf into p.spill into a GSO buffer; nil without one.
+func (p *Port) rxGSO(buf []byte, r int) *dataplane.Packet {
+	if p.gsoCache == nil || r > len(buf)+len(p.spill) {
+		return nil
+	}
+	g := p.gsoCache.Get()
+	if g == nil {
+		return nil
+	}
+	room := g.Room()
+	flen := r - offload.VnetHdrLen
+	if flen > len(room) {
+		p.gsoCache.Put(g)
+		return nil
+	}
+	k := copy(room, buf[offload.VnetHdrLen:])
+	copy(room[k:flen], p.spill)
+	g.SetLen(flen)
+	p.gsoRx.Add(1)
+	return g
+}
+
+// readv reads one frame into a, spilling into b (may be nil).
+func (p *Port) readv(a, b []byte) (int, error) {
+	p.iov[0].Base = &a[0]
+	p.iov[0].SetLen(len(a))
+	cnt := 1
+	if len(b) > 0 {
+		p.iov[1].Base = &b[0]
+		p.iov[1].SetLen(len(b))
+		cnt = 2
+	}
+	r, _, e := unix.RawSyscall(unix.SYS_READV, uintptr(p.fd), uintptr(unsafe.Pointer(&p.iov[0])), uintptr(cnt))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// ExtraStats reports how many GSO frames arrived whole ("rx_gso_frames").
+func (p *Port) ExtraStats() map[string]uint64 {
+	return map[string]uint64{"rx_gso_frames": p.gsoRx.Load()}
 }
 
 // TxBurst writes each frame behind a virtio-net header built in its
@@ -317,17 +427,9 @@ func gsoType(frame []byte) uint8 {
 	return offload.GSOTCPv4
 }
 
-// rawRead and rawWrite are read(2)/write(2) without the runtime's
-// blocking-syscall bookkeeping: the fd is non-blocking, so they return at
-// once (EAGAIN when there is nothing to read or no room to write).
-func rawRead(fd int, b []byte) (int, error) {
-	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
-}
-
+// rawWrite is write(2) without the runtime's blocking-syscall
+// bookkeeping: the fd is non-blocking, so it returns at once (EAGAIN when
+// the tap's queue is full).
 func rawWrite(fd int, b []byte) (int, error) {
 	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
@@ -342,6 +444,12 @@ func (p *Port) Close() error {
 		if p.rxCache != nil {
 			p.rxCache.Flush()
 			p.txCache.Flush()
+		}
+		if p.gsoCache != nil {
+			p.gsoCache.Flush()
+		}
+		if c := p.offl.Load(); c != nil && c.gso != nil && c.gso != p.gsoCache {
+			c.gso.Flush()
 		}
 		if p.fd >= 0 {
 			// Closing the only fd of a non-persistent tap unregisters it.

@@ -1,7 +1,9 @@
 package tap
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -52,11 +54,31 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // TestTapCarriesIP: an internal port with an IP address pings a host in
-// another namespace and talks TCP to it, through the tap, a PMD and an
-// AF_PACKET port; after Close the tap is gone.
+// another namespace and talks TCP to it both ways, through the tap, a PMD
+// and an AF_PACKET port; after Close the tap is gone. Twice: with the
+// default offload settings, and with GSO kept whole end to end.
 func TestTapCarriesIP(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedCommand(t, "ip", "ping", "iperf3")
+	for _, gso := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "gso"}[gso], func(t *testing.T) { tapCarriesIP(t, gso) })
+	}
+}
+
+func gsoPool(t *testing.T) *dataplane.Pool {
+	a, err := dataplane.NewArena(64*(MaxGSOFrame+dataplane.Headroom+64), dataplane.ArenaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	p, _, err := dataplane.NewPool("gso", a, 0, 64, MaxGSOFrame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func tapCarriesIP(t *testing.T, gso bool) {
 	sw := netns.New(t, "tsw")
 	h1 := netns.New(t, "th1")
 	e1, s1 := netns.Name("te"), netns.Name("ts")
@@ -64,14 +86,21 @@ func TestTapCarriesIP(t *testing.T) {
 	h1.Addr(t, e1, "10.78.0.2/24")
 
 	pool := testPool(t, 4096)
+	topt := Options{Pool: pool, MTU: 1400}
+	aopt := afpacket.Options{Pool: pool}
+	if gso {
+		g := gsoPool(t)
+		topt.KeepOffloads, topt.GSOPool = true, g
+		aopt.KeepOffloads, aopt.GSOPool = true, g
+	}
 	br := netns.Name("tbr")
 	var tp *Port
 	var ap *afpacket.Port
 	err := sw.Do(func() (err error) {
-		if tp, err = Open(br, Options{Pool: pool, MTU: 1400}); err != nil {
+		if tp, err = Open(br, topt); err != nil {
 			return err
 		}
-		ap, err = afpacket.Open(s1, afpacket.Options{Pool: pool})
+		ap, err = afpacket.Open(s1, aopt)
 		return err
 	})
 	if err != nil {
@@ -106,28 +135,40 @@ func TestTapCarriesIP(t *testing.T) {
 	if out, err := h1.Try(10*time.Second, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.78.0.1"); err != nil {
 		t.Fatalf("ping to the tap's IP: %v\n%s", err, out)
 	}
-	// TCP both ways through the tap: partial checksums from the host
-	// stack into the tap and from the veth into the tap.
+	// TCP both ways through the tap.
 	h1.Start(t, "iperf3", "-s", "-B", "10.78.0.2")
 	sw.Start(t, "iperf3", "-s", "-B", "10.78.0.1")
+	var rates []string
 	for _, c := range []struct {
 		ns     *netns.NS
 		server string
 	}{{sw, "10.78.0.2"}, {h1, "10.78.0.1"}} {
 		var out string
 		var err error
+		var res struct {
+			End struct {
+				SumReceived struct {
+					BitsPerSecond float64 `json:"bits_per_second"`
+				} `json:"sum_received"`
+			} `json:"end"`
+		}
 		for i := 0; i < 30; i++ {
-			if out, err = c.ns.Try(15*time.Second, "iperf3", "-c", c.server, "-t", "1"); err == nil {
+			if out, err = c.ns.Try(15*time.Second, "iperf3", "-J", "-c", c.server, "-t", "2"); err == nil {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		if err != nil || !strings.Contains(out, "receiver") {
+		if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.End.SumReceived.BitsPerSecond == 0 {
 			t.Fatalf("iperf3 to %s: %v\n%s", c.server, err, out)
 		}
+		rates = append(rates, fmt.Sprintf("to %s %.0f Mbit/s", c.server, res.End.SumReceived.BitsPerSecond/1e6))
 	}
+	t.Logf("TCP through the tap: %s", strings.Join(rates, ", "))
 	if st := tp.Stats(); st.RxPackets == 0 || st.TxPackets == 0 {
 		t.Fatalf("tap stats %+v", st)
+	}
+	if n := tp.ExtraStats()["rx_gso_frames"]; gso != (n > 0) {
+		t.Errorf("GSO %v: %d GSO frames read from the tap", gso, n)
 	}
 	m.Close()
 	tp.Close()
