@@ -24,7 +24,7 @@ type Server struct {
 	// Set it before serving; nil discards them.
 	Log func(format string, args ...any)
 	// QueueLimit is the number of messages a client may have waiting to
-	// be written before it is disconnected. Default 10000.
+	// be written before it is disconnected. Default 1000.
 	QueueLimit int
 
 	mu        sync.Mutex

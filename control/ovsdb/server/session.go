@@ -40,7 +40,7 @@ type session struct {
 func newSession(s *Server, c net.Conn) *session {
 	limit := s.QueueLimit
 	if limit <= 0 {
-		limit = 10000
+		limit = 1000
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &session{s: s, conn: c, rpc: jsonrpc.NewConn(c), out: make(chan []byte, limit),
