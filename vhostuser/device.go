@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -45,12 +47,17 @@ type device struct {
 	vr            [maxVrings]vringConfig
 	status        uint64
 	mtu           uint64
-	backend       int
 	ready         bool
+
+	// backend is the SET_BACKEND_REQ_FD channel, written by the control
+	// goroutine and by missLoop.
+	backendMu sync.Mutex
+	backend   *proto.Conn
+	done      chan struct{}
 }
 
 func newDevice(p *Port, c *proto.Conn, path string) *device {
-	d := &device{p: p, conn: c, path: path, backend: -1}
+	d := &device{p: p, conn: c, path: path, done: make(chan struct{})}
 	for i := range d.vr {
 		d.vr[i].kick, d.vr[i].call, d.vr[i].errFd = -1, -1, -1
 	}
@@ -80,12 +87,16 @@ func (p *Port) serve(c *net.UnixConn) {
 	p.conn = c
 	path := p.path
 	p.mu.Unlock()
+	p.everConnected.Store(true)
 	for i := range p.vrings {
 		p.vrings[i].stats.Reset()
 	}
 	p.noDevDrops.Store(0)
 	d := newDevice(p, proto.NewConn(c), path)
 	d.logf("new device")
+	if p.miss != nil {
+		go d.missLoop()
+	}
 	for {
 		m, err := d.conn.Read()
 		if err != nil {
@@ -103,6 +114,7 @@ func (p *Port) serve(c *net.UnixConn) {
 			break
 		}
 	}
+	close(d.done)
 	d.destroy()
 	c.Close()
 	p.mu.Lock()
@@ -412,8 +424,23 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		if !d.hasProto(proto.ProtoBackendReq) {
 			return nil, fmt.Errorf("%w: %v without BACKEND_REQ", errUnsupported, r)
 		}
-		closeFd(&d.backend)
-		d.backend = takeFd(m)
+		f := os.NewFile(uintptr(takeFd(m)), "vhost-user-backend")
+		fc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", r, err)
+		}
+		uc, ok := fc.(*net.UnixConn)
+		if !ok {
+			fc.Close()
+			return nil, fmt.Errorf("%w: %v: not a Unix socket", proto.ErrBadPayload, r)
+		}
+		d.backendMu.Lock()
+		if d.backend != nil {
+			d.backend.Close()
+		}
+		d.backend = proto.NewConn(uc)
+		d.backendMu.Unlock()
 		return nil, nil
 	case proto.IOTLBMsg:
 		if !d.p.opts.IOMMU {
@@ -515,6 +542,14 @@ func (d *device) startVring(i int) {
 	}
 	q, err := virtq.New(cfg)
 	if err != nil {
+		if cfg.IOTLB != nil {
+			// The rings' I/O addresses may just not be translated yet:
+			// ask, and start when the updates come (restartAll).
+			for _, a := range []uint64{v.addr.Desc, v.addr.Avail, v.addr.Used} {
+				d.sendMiss(iotlbMiss{a, proto.IOTLBPermRW})
+			}
+			return
+		}
 		d.warnf("vring %d not started: %v", i, err)
 		return
 	}
@@ -583,8 +618,40 @@ func (d *device) destroy() {
 	d.reset()
 	d.mem.Close()
 	d.mem = nil
-	closeFd(&d.backend)
+	d.backendMu.Lock()
+	if d.backend != nil {
+		d.backend.Close()
+		d.backend = nil
+	}
+	d.backendMu.Unlock()
 	d.p.log.Info(fmt.Sprintf("vHost Device '%s' connection has been destroyed", d.path))
+}
+
+// missLoop forwards the PMDs' IOTLB misses to the front-end until the
+// connection ends.
+func (d *device) missLoop() {
+	for {
+		select {
+		case <-d.done:
+			return
+		case m := <-d.p.miss:
+			d.sendMiss(m)
+		}
+	}
+}
+
+// sendMiss asks the front-end to translate iova (vhost-user.rst
+// "VHOST_USER_BACKEND_IOTLB_MSG"); it answers with an IOTLB_MSG update.
+func (d *device) sendMiss(m iotlbMiss) {
+	d.backendMu.Lock()
+	defer d.backendMu.Unlock()
+	if d.backend == nil {
+		return
+	}
+	msg := proto.IOTLB{IOVA: m.iova, Perm: m.perm, Type: proto.IOTLBMiss}
+	if err := d.backend.Write(proto.Header{Request: proto.BackendIOTLBMsg, Flags: proto.Version}, msg.Encode()); err != nil {
+		d.warnf("IOTLB miss for %#x: %v", m.iova, err)
+	}
 }
 
 // injectRARP puts a RARP frame announcing the guest's MAC (SEND_RARP,

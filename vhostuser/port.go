@@ -58,6 +58,9 @@ type vringSlot struct {
 	busy     atomic.Int32
 	reported atomic.Bool
 	stats    virtq.Stats
+	// IOTLB miss de-duplication, touched by the polling PMD only.
+	lastMiss uint64
+	missWait int
 	_        [64]byte
 }
 
@@ -74,11 +77,15 @@ type Port struct {
 
 	vrings [maxVrings]vringSlot
 
-	link        atomic.Bool
-	queuePairs  atomic.Int32
-	notifyQueue atomic.Pointer[func()]
-	noDevDrops  atomic.Uint64
-	rarp        atomic.Pointer[[6]byte]
+	link          atomic.Bool
+	everConnected atomic.Bool
+	queuePairs    atomic.Int32
+	notifyQueue   atomic.Pointer[func()]
+	noDevDrops    atomic.Uint64
+	rarp          atomic.Pointer[[6]byte]
+	// miss carries IOTLB misses from the PMDs to the connection's
+	// back-end channel (only with Options.IOMMU).
+	miss chan iotlbMiss
 
 	mu       sync.Mutex
 	path     string
@@ -146,6 +153,9 @@ func newPort(name string, mode Mode, path string, opts Options) (*Port, error) {
 			return nil, fmt.Errorf("vhost-user port %s: %w", name, err)
 		}
 		p.ownArena, p.pool = ar, pool
+	}
+	if opts.IOMMU {
+		p.miss = make(chan iotlbMiss, 64)
 	}
 	p.queuePairs.Store(1)
 	p.publishStatus(nil)
@@ -226,6 +236,20 @@ func (p *Port) NumRxQueues() int { return int(p.queuePairs.Load()) }
 // NumTxQueues equals NumRxQueues: vhost-user queues come in pairs.
 func (p *Port) NumTxQueues() int { return int(p.queuePairs.Load()) }
 
+// RxQueueEnabled reports whether the guest has enabled its transmit ring
+// of queue pair q (pmd-rxq-show prints "(disabled)" otherwise). Like
+// OVS-DPDK, a dpdkvhostuser port that never had a guest shows its queue
+// enabled, a dpdkvhostuserclient port without a guest disabled.
+func (p *Port) RxQueueEnabled(q int) bool {
+	if uint(q) >= MaxQueuePairs {
+		return false
+	}
+	if p.vrings[2*q+1].live.Load() != nil {
+		return true
+	}
+	return p.mode == ModeServer && !p.everConnected.Load()
+}
+
 // Link is true while a guest driver is ready and its first queue pair is
 // enabled.
 func (p *Port) Link() bool { return p.link.Load() }
@@ -276,6 +300,9 @@ func (p *Port) dequeue(s *vringSlot, vq *virtq.Queue, pkts []*dataplane.Packet) 
 	if n == 0 && !s.reported.Load() && vq.Broken() != "" {
 		p.reportBroken(s, vq)
 	}
+	if p.miss != nil {
+		p.takeMiss(s, vq)
+	}
 	return n
 }
 
@@ -319,8 +346,38 @@ func (p *Port) enqueue(s *vringSlot, vq *virtq.Queue, pkts []*dataplane.Packet) 
 	if n == 0 && !s.reported.Load() && vq.Broken() != "" {
 		p.reportBroken(s, vq)
 	}
+	if p.miss != nil {
+		p.takeMiss(s, vq)
+	}
 	return n
 }
+
+type iotlbMiss struct {
+	iova uint64
+	perm uint8
+}
+
+// takeMiss hands a queue's IOTLB miss to the control side without
+// blocking. The same address is asked again only every missRetry bursts,
+// so a PMD spinning on a miss does not flood the front-end.
+func (p *Port) takeMiss(s *vringSlot, vq *virtq.Queue) {
+	iova, perm, ok := vq.TakeMiss()
+	if !ok {
+		return
+	}
+	if iova == s.lastMiss && s.missWait > 0 {
+		s.missWait--
+		return
+	}
+	s.lastMiss, s.missWait = iova, missRetry
+	s.stats.IOTLBMisses.Add(1)
+	select {
+	case p.miss <- iotlbMiss{iova, perm}:
+	default:
+	}
+}
+
+const missRetry = 4096
 
 // fault runs on a PMD after guest memory faulted under it (the front-end
 // truncated or replaced its memory file): every vring of the device is

@@ -56,22 +56,62 @@ func (t *IOTLB) Invalidate(iova, size uint64) *IOTLB {
 }
 
 // Translate returns the front-end virtual address of [iova, iova+n) when
-// one entry with the permissions perm covers it all.
+// entries with the permissions perm cover it all, contiguously in the
+// front-end's address space too (a front-end usually maps page by page, so
+// a buffer crossing a page boundary spans two entries).
 func (t *IOTLB) Translate(iova, n uint64, perm uint8) (uint64, bool) {
 	if t == nil {
 		return 0, false
 	}
 	e := t.ents
 	i := sort.Search(len(e), func(i int) bool { return e[i].iova+e[i].size > iova })
-	if i == len(e) {
+	if i == len(e) || iova < e[i].iova || e[i].perm&perm != perm {
 		return 0, false
 	}
-	en := &e[i]
-	off := iova - en.iova
-	if iova < en.iova || off >= en.size || n > en.size-off || en.perm&perm != perm {
-		return 0, false
+	start := e[i].uva + (iova - e[i].iova)
+	for {
+		en := &e[i]
+		if en.perm&perm != perm {
+			return 0, false
+		}
+		off := iova - en.iova
+		if n <= en.size-off {
+			return start, true
+		}
+		n -= en.size - off
+		iova = en.iova + en.size
+		// The rest must be in the next entry, which follows this one in
+		// I/O and in front-end address space.
+		if i+1 == len(e) || e[i+1].iova != en.iova+en.size || e[i+1].uva != en.uva+en.size {
+			return 0, false
+		}
+		i++
 	}
-	return en.uva + off, true
+}
+
+// MissAddr is the first address of [iova, iova+n) that Translate cannot
+// reach with permissions perm: the one to ask the front-end for.
+func (t *IOTLB) MissAddr(iova, n uint64, perm uint8) uint64 {
+	for n > 0 {
+		if t == nil {
+			return iova
+		}
+		e := t.ents
+		i := sort.Search(len(e), func(i int) bool { return e[i].iova+e[i].size > iova })
+		if i == len(e) || iova < e[i].iova || e[i].perm&perm != perm {
+			return iova
+		}
+		step := e[i].size - (iova - e[i].iova)
+		if n <= step {
+			break
+		}
+		if i+1 < len(e) && e[i+1].iova == e[i].iova+e[i].size && e[i+1].uva != e[i].uva+e[i].size {
+			return iova + step // mapped, but not contiguously: ask for the next page anyway
+		}
+		iova += step
+		n -= step
+	}
+	return iova
 }
 
 // Len is the number of entries.

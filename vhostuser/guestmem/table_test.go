@@ -156,8 +156,17 @@ func TestIOTLB(t *testing.T) {
 	if _, ok := tl.Translate(0x10000, 4, proto.IOTLBPermWrite); ok {
 		t.Fatal("write through a read-only entry")
 	}
+	// Page-sized entries contiguous in both spaces join; a gap does not.
+	tl, _ = tl.Update(proto.IOTLB{IOVA: 0x3000, Size: 0x1000, UAddr: 0x9000, Perm: proto.IOTLBPermRW, Type: proto.IOTLBUpdate})
+	if u, ok := tl.Translate(0x2f00, 0x200, proto.IOTLBPermRead); !ok || u != 0x8f00 {
+		t.Fatalf("across contiguous entries: %#x %v", u, ok)
+	}
+	tl, _ = tl.Update(proto.IOTLB{IOVA: 0x4000, Size: 0x1000, UAddr: 0x20000, Perm: proto.IOTLBPermRW, Type: proto.IOTLBUpdate})
+	if _, ok := tl.Translate(0x3f00, 0x200, proto.IOTLBPermRead); ok {
+		t.Fatal("translated across entries not contiguous in user space")
+	}
 	tl = tl.Invalidate(0x1000, 1)
-	if _, ok := tl.Translate(0x1800, 1, proto.IOTLBPermRead); ok || tl.Len() != 1 {
+	if _, ok := tl.Translate(0x1800, 1, proto.IOTLBPermRead); ok || tl.Len() != 3 {
 		t.Fatal("invalidated entry still translates")
 	}
 }

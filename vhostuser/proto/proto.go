@@ -63,6 +63,12 @@ const (
 	GetStatus           Request = 40
 )
 
+// BackendIOTLBMsg is the back-end request (vhost-user.rst "Back-end
+// message types", sent on the SET_BACKEND_REQ_FD channel) that reports an
+// IOTLB miss to the front-end. Back-end request codes are their own
+// numbering: String names front-end requests only.
+const BackendIOTLBMsg Request = 1
+
 var requestNames = [...]string{
 	GetFeatures: "GET_FEATURES", SetFeatures: "SET_FEATURES", SetOwner: "SET_OWNER",
 	ResetOwner: "RESET_OWNER", SetMemTable: "SET_MEM_TABLE", SetLogBase: "SET_LOG_BASE",

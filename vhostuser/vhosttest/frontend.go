@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,7 @@ const (
 	FeatureEventIdx  = 1 << 29
 	FeatureProtocol  = 1 << 30
 	FeatureVersion1  = 1 << 32
+	FeatureIOMMU     = 1 << 33
 	DefaultFeatures  = FeatureMrgRxbuf | FeatureIndirect | FeatureEventIdx | FeatureProtocol | FeatureVersion1
 	DefaultProtocols = 1<<proto.ProtoMQ | 1<<proto.ProtoReplyAck | 1<<proto.ProtoStatus
 )
@@ -36,6 +38,15 @@ type Frontend struct {
 	Calls []int // eventfds the device signals
 	Kicks []int
 	ln    *net.UnixListener
+
+	// IOMMU makes Setup negotiate VIRTIO_F_IOMMU_PLATFORM: ring and
+	// buffer addresses are then I/O addresses (here equal to the guest
+	// physical ones), which the back-end learns through IOTLB messages.
+	IOMMU bool
+	// Backend is the back-end's request channel (SET_BACKEND_REQ_FD).
+	Backend *proto.Conn
+
+	mu sync.Mutex // one request/reply at a time on Conn
 }
 
 // Dial connects to a back-end listening at path (a dpdkvhostuser port).
@@ -74,6 +85,9 @@ func (f *Frontend) Close() {
 	if f.Conn != nil {
 		f.Conn.Close()
 	}
+	if f.Backend != nil {
+		f.Backend.Close()
+	}
 	if f.ln != nil {
 		f.ln.Close()
 	}
@@ -99,6 +113,8 @@ var ErrNack = errors.New("back-end reported failure")
 // Call sends a request and, when it has a reply (GET_*) or REPLY_ACK is
 // negotiated, waits for the reply and returns its payload.
 func (f *Frontend) Call(r proto.Request, payload []byte, fds ...int) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	flags := uint32(proto.Version)
 	get := isGet(r)
 	ack := !get && f.ProtoFeatures&(1<<proto.ProtoReplyAck) != 0
@@ -160,6 +176,10 @@ func (f *Frontend) Setup(want, wantProto uint64, pairs int, ringSize uint16, buf
 	if err != nil {
 		return err
 	}
+	if f.IOMMU {
+		want |= FeatureIOMMU | FeatureProtocol
+		wantProto |= 1 << proto.ProtoBackendReq
+	}
 	f.Features = want & offered
 	if f.Features&FeatureProtocol != 0 {
 		po, err := f.GetU64(proto.GetProtocolFeatures)
@@ -168,6 +188,14 @@ func (f *Frontend) Setup(want, wantProto uint64, pairs int, ringSize uint16, buf
 		}
 		f.ProtoFeatures = wantProto & po
 		if _, err := f.Call(proto.SetProtocolFeatures, proto.EncodeU64(f.ProtoFeatures)); err != nil {
+			return err
+		}
+	}
+	if f.IOMMU {
+		if f.Features&FeatureIOMMU == 0 || f.ProtoFeatures&(1<<proto.ProtoBackendReq) == 0 {
+			return fmt.Errorf("back-end does not offer IOMMU_PLATFORM and BACKEND_REQ")
+		}
+		if err := f.openBackendChannel(); err != nil {
 			return err
 		}
 	}
@@ -222,6 +250,9 @@ func (f *Frontend) StartRing(i int) error {
 		return err
 	}
 	d, a, u := r.Addrs()
+	if f.IOMMU {
+		d, a, u = f.Mem.GPA(r.DescOff), f.Mem.GPA(r.AvailOff), f.Mem.GPA(r.UsedOff)
+	}
 	if _, err := f.Call(proto.SetVringAddr, proto.VringAddr{Index: idx, Desc: d, Avail: a, Used: u}.Encode()); err != nil {
 		return err
 	}
@@ -248,6 +279,54 @@ func (f *Frontend) StartRing(i int) error {
 		}
 	}
 	return nil
+}
+
+func (f *Frontend) openBackendChannel() error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	file := os.NewFile(uintptr(fds[0]), "backend")
+	c, err := net.FileConn(file)
+	file.Close()
+	if err != nil {
+		unix.Close(fds[1])
+		return err
+	}
+	f.Backend = proto.NewConn(c.(*net.UnixConn))
+	_, err = f.Call(proto.SetBackendReqFd, nil, fds[1])
+	unix.Close(fds[1])
+	return err
+}
+
+// ServeIOTLB answers the back-end's IOTLB misses, page by page with the
+// identity I/O mapping (I/O address = guest physical address), until the
+// channel closes. It returns how many misses it answered.
+func (f *Frontend) ServeIOTLB() int {
+	n := 0
+	for {
+		m, err := f.Backend.Read()
+		if err != nil {
+			return n
+		}
+		m.CloseFds()
+		if m.Request != proto.BackendIOTLBMsg {
+			continue
+		}
+		miss, err := proto.DecodeIOTLB(m.Request, m.Payload)
+		if err != nil || miss.Type != proto.IOTLBMiss {
+			continue
+		}
+		page := miss.IOVA &^ 4095
+		if page < f.Mem.GPABase || page >= f.Mem.GPA(uint64(len(f.Mem.Bytes()))) {
+			continue
+		}
+		up := proto.IOTLB{IOVA: page, Size: 4096, UAddr: f.Mem.UVA(page - f.Mem.GPABase), Perm: proto.IOTLBPermRW, Type: proto.IOTLBUpdate}
+		if _, err := f.Call(proto.IOTLBMsg, up.Encode()); err != nil {
+			return n
+		}
+		n++
+	}
 }
 
 // Transmit posts frames on queue pair q's transmit ring.

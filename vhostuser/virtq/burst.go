@@ -38,8 +38,8 @@ func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
 		}
 		pk := pkts[out]
 		flen, good := q.readFrame(head, pk)
-		if q.broken.Load() != nil {
-			break
+		if q.broken.Load() != nil || q.missed {
+			break // a miss leaves the chain in the ring for after the IOTLB update
 		}
 		q.putUsed(q.usedIdx, head, 0)
 		q.usedIdx++
@@ -207,7 +207,7 @@ func (q *Queue) writeFrame(frame []byte, avail uint16) (uint16, bool) {
 			copied += k
 			written += k
 		}
-		if q.broken.Load() != nil {
+		if q.broken.Load() != nil || q.missed {
 			return 0, false
 		}
 		q.putUsed(ui, head, uint32(written))

@@ -88,6 +88,12 @@ type Queue struct {
 	lastAvail uint16
 	usedIdx   uint16
 
+	// An IOTLB miss stops the burst before the chain that missed; the
+	// port asks the front-end for the translation (TakeMiss).
+	missed   bool
+	missIOVA uint64
+	missPerm uint8
+
 	broken atomic.Pointer[string]
 	stats  *Stats
 	one    [8]byte
@@ -231,17 +237,27 @@ func (q *Queue) notify(old, new uint16) {
 	q.stats.Notifications.Add(1)
 }
 
-// buf translates a descriptor's buffer.
+// buf translates a descriptor's buffer. With an IOTLB, an address it does
+// not map yet is a miss, not a violation: buf records it and returns nil.
 func (q *Queue) buf(addr uint64, n uint32, perm uint8) []byte {
 	if q.iotlb == nil {
 		return q.mem.GPA(addr, uint64(n))
 	}
 	uva, ok := q.iotlb.Translate(addr, uint64(n), perm)
 	if !ok {
-		q.stats.IOTLBMisses.Add(1)
+		q.missed, q.missIOVA, q.missPerm = true, q.iotlb.MissAddr(addr, uint64(n), perm), perm
 		return nil
 	}
 	return q.mem.UVA(uva, uint64(n))
+}
+
+// TakeMiss returns the I/O address of the last IOTLB miss, once.
+func (q *Queue) TakeMiss() (iova uint64, perm uint8, ok bool) {
+	if !q.missed {
+		return 0, 0, false
+	}
+	q.missed = false
+	return q.missIOVA, q.missPerm, true
 }
 
 // pending is how many descriptors the driver made available beyond ours;
@@ -337,6 +353,9 @@ func (c *chain) next(perm uint8) (b []byte, write, ok bool) {
 			q.fail("indirect table of %d bytes (ring size %d)", d.len, q.size)
 		default:
 			t := q.buf(d.addr, d.len, proto.IOTLBPermRead)
+			if t == nil && q.missed {
+				return nil, false, false
+			}
 			if t == nil {
 				q.fail("indirect table %#x+%d outside guest memory", d.addr, d.len)
 				return nil, false, false
@@ -355,6 +374,9 @@ func (c *chain) next(perm uint8) (b []byte, write, ok bool) {
 		return nil, d.flags&descWrite != 0, true
 	}
 	b = q.buf(d.addr, d.len, perm)
+	if b == nil && q.missed {
+		return nil, false, false
+	}
 	if b == nil {
 		q.fail("descriptor %#x+%d outside guest memory", d.addr, d.len)
 		return nil, false, false
