@@ -100,8 +100,5 @@ func relaxed(t *ColumnType) *ColumnType {
 
 // DiffFromValue decodes a diff datum (which may break t's size limits).
 func DiffFromValue(t *ColumnType, v any) (Datum, error) {
-	if !isComposite(t) {
-		return DatumFromValue(relaxed(t), v, nil)
-	}
 	return DatumFromValue(relaxed(t), v, nil)
 }

@@ -88,10 +88,6 @@ func errorJSON(e *Error) json.RawMessage {
 	return b
 }
 
-// errNotReady is the internal result of an unsatisfied wait that may still
-// succeed later.
-type errNotReady struct{ deadline time.Time }
-
 // transactOnce runs the transaction once under the lock. It returns the
 // results, or nil results, the time to give up waiting and a channel
 // closed at the next commit when a wait must be retried.
@@ -110,8 +106,7 @@ func (db *Database) transactOnce(ops []any, opts *TxnOptions, elapsed int64, sta
 			err = perr
 		}
 		if err != nil {
-			if nr, ok := err.(*notReady); ok {
-				_ = nr
+			if _, ok := err.(*notReady); ok {
 				deadline := time.Time{}
 				if x.timeout != math.MaxInt64 {
 					deadline = start.Add(time.Duration(x.timeout) * time.Millisecond)
@@ -388,8 +383,9 @@ func (x *txn) insert(p *opParser) (json.RawMessage, *Error) {
 			}
 		}
 	}
-	if old := x.rows[u]; old != nil || t.rows[u] != nil {
-		e := syntaxError(name, fmt.Sprintf("This UUID would duplicate a UUID already present within the %q table or deleted from this table within the same transaction.", t.s.Name))
+	if x.rows[u] != nil || t.rows[u] != nil {
+		// Only possible with a "uuid" given by the client.
+		e := syntaxError(uuidStr, fmt.Sprintf("This UUID would duplicate a UUID already present within the %q table or deleted from this table within the same transaction.", t.s.Name))
 		e.Tag = "duplicate uuid"
 		return nil, e
 	}

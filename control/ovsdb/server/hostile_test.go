@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"gvswitch/control/jsonrpc"
-	"gvswitch/control/ovsdb"
 )
 
 // listen serves srv on a unix socket and returns a dial function.
@@ -259,6 +257,4 @@ func TestManyConcurrentClients(t *testing.T) {
 	if err := db.Check(); err != nil {
 		t.Fatal(err)
 	}
-	_ = context.Background
-	_ = ovsdb.TagSyntax
 }

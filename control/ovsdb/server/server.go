@@ -9,7 +9,6 @@ import (
 	"sort"
 	"sync"
 
-	"gvswitch/control/jsonrpc"
 	"gvswitch/control/ovsdb"
 )
 
@@ -218,6 +217,3 @@ func compact(r json.RawMessage) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-// interface check
-var _ = jsonrpc.MaxMessageSize
