@@ -33,24 +33,55 @@ type client struct {
 	updateMethod string
 	monID        json.RawMessage
 	seqno        int // bumped by every update that changes the replica
+	remote       remote
 }
 
-// resolveDB turns a --db value into a socket path: "unix:NAME" with a
-// relative NAME is taken relative to rundir, as ovs-vsctl does.
-func resolveDB(db, rundir string) (string, error) {
-	path, ok := strings.CutPrefix(db, "unix:")
-	if !ok {
-		return "", fmt.Errorf("%s: unsupported connection method (only unix: is supported)", db)
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(rundir, path)
-	}
-	return path, nil
-}
-
-func dial(path string, retry bool, deadline time.Time) (net.Conn, error) {
+// reconnect drops the session and the replica's rows, then connects and
+// monitors again, retrying until it succeeds.
+func (c *client) reconnect() error {
+	c.nc.Close()
 	for {
-		c, err := net.Dial("unix", path)
+		nc, err := dial(c.remote, true, time.Time{})
+		if err != nil {
+			return err
+		}
+		c.nc, c.conn, c.nextID = nc, jsonrpc.NewConn(nc), 0
+		c.db.rows = map[string]map[string]*Row{}
+		c.db.order = map[string]*rowOrder{}
+		if err := c.connect(); err == nil {
+			c.seqno++
+			return nil
+		}
+		nc.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// remote is where the database is: a network ("unix" or "tcp") and an
+// address.
+type remote struct{ network, addr string }
+
+// resolveDB parses a --db value: "unix:PATH" (a relative PATH is taken
+// relative to rundir, as ovs-vsctl does) or "tcp:HOST:PORT".
+func resolveDB(db, rundir string) (remote, error) {
+	if path, ok := strings.CutPrefix(db, "unix:"); ok {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(rundir, path)
+		}
+		return remote{"unix", path}, nil
+	}
+	if addr, ok := strings.CutPrefix(db, "tcp:"); ok {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return remote{}, fmt.Errorf("%s: bad TCP address: %v", db, err)
+		}
+		return remote{"tcp", addr}, nil
+	}
+	return remote{}, fmt.Errorf("%s: unsupported connection method (use unix: or tcp:)", db)
+}
+
+func dial(rm remote, retry bool, deadline time.Time) (net.Conn, error) {
+	for {
+		c, err := net.Dial(rm.network, rm.addr)
 		if err == nil {
 			return c, nil
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gvswitch/control/vsctl/vsctltest"
 	"gvswitch/internal/testenv"
@@ -413,6 +414,44 @@ func TestSameDatabaseByteIdentical(t *testing.T) {
 		g.Stderr = strings.ReplaceAll(g.Stderr, "gvswitchctl", "ovs-vsctl")
 		if w != g {
 			t.Errorf("%q:\nwant %v\ngot  %v", args, w, g)
+		}
+	}
+}
+
+// TestWaitSurvivesServerRestart: a client waiting for cur_cfg keeps
+// waiting across a database restart and returns once the switch catches
+// up, as ovs-vsctl does.
+func TestWaitSurvivesServerRestart(t *testing.T) {
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	bin := buildCtl(t)
+	for _, prog := range []string{ovs, bin} {
+		s := vsctltest.StartOVSDB(t)
+		direct := vsctltest.Exec(ovs, s.DB())
+		if r := direct("--no-wait", "init"); r.Status != 0 {
+			t.Fatal(r)
+		}
+		done := make(chan vsctltest.Result, 1)
+		go func() { done <- vsctltest.Exec(prog, s.DB())("--timeout=20", "add-br", "br0") }()
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.TrimSpace(direct("get", "Open_vSwitch", ".", "next_cfg").Stdout) != "1" {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: never committed", prog)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.Restart(t)
+		if r := direct("--no-wait", "set", "Open_vSwitch", ".", "cur_cfg=1", "--", "set", "Interface", "br0", "ofport=65534"); r.Status != 0 {
+			t.Fatal(r)
+		}
+		select {
+		case r := <-done:
+			if r.Status != 0 || r.Stdout != "" || r.Stderr != "" {
+				t.Errorf("%s: %v", prog, r)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s: still waiting after the switch caught up", prog)
+			<-done
 		}
 	}
 }

@@ -243,16 +243,16 @@ func (r *runner) main(args []string) (int, error) {
 		}
 	}
 
-	path, err := resolveDB(r.db, r.env.RunDir)
+	rm, err := resolveDB(r.db, r.env.RunDir)
 	if err != nil {
 		return 1, fatalf("%v", err)
 	}
-	nc, err := dial(path, r.retry, time.Time{})
+	nc, err := dial(rm, r.retry, time.Time{})
 	if err != nil {
 		return 1, fatalf("%s: database connection failed (%s)", r.db, errnoText(err))
 	}
-	defer nc.Close()
-	cl := &client{conn: jsonrpc.NewConn(nc), nc: nc, db: db}
+	cl := &client{conn: jsonrpc.NewConn(nc), nc: nc, db: db, remote: rm}
+	defer func() { cl.nc.Close() }()
 	if err := cl.connect(); err != nil {
 		return 1, fatalf("%s: database connection failed (%v)", r.db, err)
 	}
@@ -463,7 +463,11 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 			}
 		}
 		if err := cl.waitUpdate(); err != nil {
-			return true, 1, fatalf("%s: database connection failed (%v)", r.db, err)
+			// Like ovs-vsctl, keep waiting across a reconnection (the
+			// switch or its database may restart); --timeout bounds it.
+			if err := cl.reconnect(); err != nil {
+				return true, 1, fatalf("%s: database connection failed (%v)", r.db, err)
+			}
 		}
 	}
 }

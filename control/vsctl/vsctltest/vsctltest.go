@@ -33,6 +33,46 @@ type Server struct {
 	Dir  string
 	Sock string
 	cmd  *exec.Cmd
+	bin  string
+	file string
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	os.Remove(s.Sock)
+	s.cmd = exec.Command(s.bin, "--remote=punix:"+s.Sock, "--unixctl="+filepath.Join(s.Dir, "ovsdb.ctl"),
+		"--no-chdir", "--log-file="+filepath.Join(s.Dir, "ovsdb.log"), s.file)
+	s.cmd.Dir = s.Dir
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("ovsdb-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(s.Sock); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ovsdb-server did not create %s", s.Sock)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the server process (by its PID) and waits for it.
+func (s *Server) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		_, _ = s.cmd.Process.Wait()
+		s.cmd = nil
+	}
+}
+
+// Restart stops the server and starts it again on the same database file
+// and socket, as a crash and restart of the database would look to clients.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	s.start(t)
 }
 
 // DB returns the --db argument that reaches s.
@@ -55,27 +95,9 @@ func StartOVSDB(t testing.TB) *Server {
 	if out, err := exec.Command(paths[0], "create", db, SchemaPath).CombinedOutput(); err != nil {
 		t.Fatalf("ovsdb-tool create: %v: %s", err, out)
 	}
-	s := &Server{Dir: dir, Sock: filepath.Join(dir, "db.sock")}
-	s.cmd = exec.Command(paths[1], "--remote=punix:"+s.Sock, "--unixctl="+filepath.Join(dir, "ovsdb.ctl"),
-		"--no-chdir", "--log-file="+filepath.Join(dir, "ovsdb.log"), db)
-	s.cmd.Dir = dir
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("ovsdb-server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		_, _ = s.cmd.Process.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(s.Sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ovsdb-server did not create %s", s.Sock)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s := &Server{Dir: dir, Sock: filepath.Join(dir, "db.sock"), bin: paths[1], file: db}
+	s.start(t)
+	t.Cleanup(s.stop)
 	return s
 }
 
