@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,17 +20,14 @@ import (
 
 var seq atomic.Uint32
 
-// Name returns a name unique to this process, at most 15 bytes (IFNAMSIZ-1):
-// prefix (cut to 6 bytes) + pid + a counter.
+// Name returns a name unique to this process, at most 14 bytes (IFNAMSIZ
+// is 16 with the NUL): prefix (cut to 6 bytes) + pid + a base-36 counter.
 func Name(prefix string) string {
 	if len(prefix) > 6 {
 		prefix = prefix[:6]
 	}
-	n := fmt.Sprintf("%s%d%c", prefix, os.Getpid()%100000, 'a'+rune(seq.Add(1)%26))
-	if len(n) > 15 {
-		n = n[:15]
-	}
-	return n
+	// 6 + 5 + 3 bytes: unique for 46656 names per process.
+	return fmt.Sprintf("%s%d%03s", prefix, os.Getpid()%100000, strconv.FormatUint(uint64(seq.Add(1)%46656), 36))
 }
 
 // NS is a named network namespace (ip netns add).
