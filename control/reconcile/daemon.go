@@ -107,6 +107,7 @@ type iface struct {
 	odp         int
 	err         string
 	dp          dataplane.Port
+	retry       bool // the open failed and is worth trying again
 }
 
 // New returns a Daemon; Run starts it.
@@ -189,6 +190,7 @@ func (d *Daemon) runSession(ctx context.Context) error {
 	// and MAC ageing.
 	fast := time.NewTicker(100 * time.Millisecond)
 	defer fast.Stop()
+	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,6 +219,12 @@ func (d *Daemon) runSession(ctx context.Context) error {
 		case <-fast.C:
 			if err := d.runSlowPath(); err != nil {
 				return err
+			}
+			// Once a second, retry interfaces that failed to open.
+			if ticks++; ticks%10 == 0 && d.hasRetries() {
+				if err := d.reconfigure(); err != nil {
+					return err
+				}
 			}
 		case <-stats.C:
 			coverage.Sample()
@@ -451,12 +459,18 @@ func (d *Daemon) reconfigure() error {
 	// Interfaces that are gone or whose configuration changed are
 	// closed; their ports leave the bridge first.
 	closing := map[ovsdb.UUID]bool{}
+	prevErr := map[ovsdb.UUID]string{}
 	for u, f := range d.ifaces {
 		if di, ok := c.ifaces[u]; ok {
-			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey {
+			// An interface whose open failed is tried again (its
+			// device may exist now), like OVS does on reconfiguration.
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && !f.retry {
 				f.port = di.port
 				continue
 			}
+		}
+		if f.retry {
+			prevErr[u] = f.err
 		}
 		closing[u] = true
 	}
@@ -534,7 +548,7 @@ func (d *Daemon) reconfigure() error {
 	// Opening a port may take time (sockets, netlink): do it unlocked.
 	opened := make([]*iface, 0, len(adds))
 	for _, di := range adds {
-		opened = append(opened, d.openIface(di, pool, perr))
+		opened = append(opened, d.openIface(di, pool, perr, prevErr[di.uuid]))
 	}
 
 	d.mu.Lock()
@@ -550,7 +564,7 @@ func (d *Daemon) reconfigure() error {
 		}
 		p := d.ports[u]
 		if p == nil {
-			p = &port{uuid: u, name: str(dp.row["name"]), bridge: dp.bridge, memberKey: memberKey(dp)}
+			p = &port{uuid: u, name: str(dp.row["name"]), bridge: dp.bridge, memberKey: memberKey(dp), ifaceIDs: dp.ifaces}
 			for _, iu := range dp.ifaces {
 				if f := d.ifaces[iu]; f != nil && f.dp != nil {
 					p.members = append(p.members, f)
@@ -620,18 +634,21 @@ type port struct {
 	uuid      ovsdb.UUID
 	name      string
 	bridge    string
-	memberKey string   // interfaces and bond settings; a change re-adds the port
-	vlanKey   string   // vlan_mode, tag, trunks; a change reconfigures it
-	members   []*iface // open interfaces, by name
-	no        uint32   // bridge port number while attached
+	memberKey string       // interfaces and bond settings; a change re-adds the port
+	vlanKey   string       // vlan_mode, tag, trunks; a change reconfigures it
+	members   []*iface     // open interfaces, by name
+	ifaceIDs  []ovsdb.UUID // all its interfaces, open or failed
+	no        uint32       // bridge port number while attached
 	attached  bool
 	// dpState is what the datapath keeps for the port (rx queues, bond).
 	dpState any
 }
 
+// usesAny reports whether any of the port's interfaces (open or not) is
+// in ifs.
 func (p *port) usesAny(ifs map[ovsdb.UUID]bool) bool {
-	for _, f := range p.members {
-		if ifs[f.uuid] {
+	for _, u := range p.ifaceIDs {
+		if ifs[u] {
 			return true
 		}
 	}
@@ -663,7 +680,7 @@ func vlanKey(r ovsdb.Row) string {
 }
 
 // openIface opens one interface's port, or records why it cannot be.
-func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error) *iface {
+func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error, prevErr string) *iface {
 	cfg, key := ifaceConfig(di, d.opts.Rundir)
 	cfg.Pool = pool
 	d.mu.Lock()
@@ -688,7 +705,10 @@ func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error)
 	p, err := o(cfg)
 	if err != nil {
 		f.err = err.Error()
-		log.Warn("%s: %s", cfg.Name, f.err)
+		f.retry = true
+		if prevErr != f.err { // not again at every retry
+			log.Warn("%s: %s", cfg.Name, f.err)
+		}
 		return f
 	}
 	f.dp = p
@@ -900,6 +920,19 @@ func statsMap(p dataplane.Port) ovsMap {
 		}
 	}
 	return intMapOf(m)
+}
+
+// hasRetries reports whether an interface failed to open and may work
+// now (e.g. libvirt's tap appears after add-port).
+func (d *Daemon) hasRetries() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, f := range d.ifaces {
+		if f.retry {
+			return true
+		}
+	}
+	return false
 }
 
 // queuesChanged is called by ports (from their own goroutines) when their
