@@ -205,6 +205,12 @@ func TestBondBalanceTCPWithOVSPartner(t *testing.T) {
 				t.Fatalf("not negotiated within 5 s\n%s", l.dump(t))
 			}
 			t.Logf("negotiated in %v", took.Round(time.Millisecond))
+			if _, ok := eventually(3*time.Second, func() bool {
+				return l.d.Vsctl(t, "get", "Interface", "s0", "lacp_current").Stdout == "true\n" &&
+					l.d.Vsctl(t, "get", "Interface", "s1", "lacp_current").Stdout == "true\n"
+			}); !ok {
+				t.Errorf("Interface lacp_current not true: %q", l.d.Vsctl(t, "get", "Interface", "s0", "lacp_current").Stdout)
+			}
 			if r := l.ping(t, "-c", "3", "-i", "0.2", "-W", "2"); r.Code != 0 {
 				t.Fatalf("ping over the bond: %v\n%s", r, l.dump(t))
 			}
@@ -464,8 +470,15 @@ func TestBondActiveBackupLearningPackets(t *testing.T) {
 	if r := l.ping(t, "-c", "3", "-i", "0.2", "-W", "1"); r.Code != 0 {
 		t.Errorf("ping after failover: %v", r)
 	}
-	if got := l.d.Vsctl(t, "get", "Port", "bond0", "bond_active_slave").Stdout; !strings.Contains(show, "active member mac: ") || got == "" {
-		t.Errorf("bond_active_slave %q", got)
+	// The Port row's bond_active_slave follows (written back by the daemon).
+	newMAC := regexp.MustCompile(`active member mac: (\S+)\(`).FindStringSubmatch(l.d.Appctl(t, "bond/show", "bond0").Stdout)
+	if newMAC == nil {
+		t.Fatal("no active member mac in bond/show")
+	}
+	if _, ok := eventually(3*time.Second, func() bool {
+		return strings.Trim(strings.TrimSpace(l.d.Vsctl(t, "get", "Port", "bond0", "bond_active_slave").Stdout), `"`) == newMAC[1]
+	}); !ok {
+		t.Errorf("bond_active_slave %q, want %s", l.d.Vsctl(t, "get", "Port", "bond0", "bond_active_slave").Stdout, newMAC[1])
 	}
 	// Replies and errors as Open vSwitch gives them.
 	for _, tc := range []struct {
