@@ -179,9 +179,11 @@ func Open(path string, initial []byte, log Logger) (*File, [][]byte, error) {
 		if initial == nil {
 			return nil, nil, fmt.Errorf("journal: %s does not exist", path)
 		}
-		if err := writeAtomically(path, [][]byte{initial}); err != nil {
-			return nil, nil, err
+		nf, werr := writeAtomically(path, [][]byte{initial})
+		if werr != nil {
+			return nil, nil, werr
 		}
+		nf.Close()
 		f, err = os.OpenFile(path, os.O_RDWR, 0)
 	}
 	if err != nil {
@@ -266,66 +268,68 @@ func (j *File) Replace(records [][]byte) error {
 	if j.closed {
 		return ErrClosed
 	}
-	if err := writeAtomically(j.path, records); err != nil {
+	// The new file's descriptor is kept from its creation, so appends
+	// can never go to the replaced (unlinked) file.
+	f, err := writeAtomically(j.path, records)
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND, 0)
+	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return fmt.Errorf("journal: reopen %s: %w", j.path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
+		// Renamed already: appends must not continue on the old file.
+		j.f.Close()
+		j.f = f
+		j.closed = true
 		f.Close()
-		return fmt.Errorf("journal: stat %s: %w", j.path, err)
+		return fmt.Errorf("journal: seek %s: %w", j.path, err)
 	}
 	j.f.Close()
-	j.f, j.size, j.records = f, st.Size(), len(records)
+	j.f, j.size, j.records = f, size, len(records)
 	return nil
 }
 
 // writeAtomically writes records to a temporary file beside path, fsyncs
-// it, renames it over path and fsyncs the directory.
-func writeAtomically(path string, records [][]byte) error {
+// it, renames it over path and fsyncs the directory. It returns the new
+// file, open for reading and writing.
+func writeAtomically(path string, records [][]byte) (*os.File, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
 	w := bufio.NewWriterSize(tmp, 256<<10)
 	for _, r := range records {
 		if _, err := w.Write(Encode(r)); err != nil {
-			tmp.Close()
-			return fmt.Errorf("journal: write %s: %w", tmp.Name(), err)
+			return nil, fmt.Errorf("journal: write %s: %w", tmp.Name(), err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("journal: write %s: %w", tmp.Name(), err)
+		return nil, fmt.Errorf("journal: write %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return fmt.Errorf("journal: chmod: %w", err)
+		return nil, fmt.Errorf("journal: chmod: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("journal: fsync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("journal: close: %w", err)
+		return nil, fmt.Errorf("journal: fsync %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("journal: rename: %w", err)
+		return nil, fmt.Errorf("journal: rename: %w", err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("journal: open dir: %w", err)
+	renamed = true
+	// The rename is durable once the directory is synced; the file is in
+	// place either way, so a failure here is not worth losing it over.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("journal: fsync dir %s: %w", dir, err)
-	}
-	return nil
+	return tmp, nil
 }
 
 // Close closes the file.
