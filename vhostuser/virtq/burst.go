@@ -70,6 +70,24 @@ func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
 // interpreting the virtio-net header. good is false for a frame we drop
 // (too long, offload we did not offer); a ring violation breaks the queue.
 func (q *Queue) readFrame(head uint16, pk *dataplane.Packet) (n int, good bool) {
+	// Fast path: the whole frame with its header in one direct
+	// descriptor (DPDK's virtio-user, Linux with ANY_LAYOUT).
+	if q.iotlb == nil {
+		d := readDesc(q.desc, head)
+		if d.flags == 0 && int(d.len) >= q.hdrLen+14 {
+			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
+				room := pk.Room()
+				data := b[q.hdrLen:]
+				if len(data) > len(room) {
+					return 0, false
+				}
+				if b[0] != 0 || b[1] != gsoNone {
+					return q.readHeader(b, pk, copy(room, data))
+				}
+				return copy(room, data), true
+			}
+		}
+	}
 	var c chain
 	q.startChain(&c, head)
 	room := pk.Room()
@@ -99,8 +117,16 @@ func (q *Queue) readFrame(head uint16, pk *dataplane.Packet) (n int, good bool) 
 	if hdrLeft > 0 || n < 14 {
 		return 0, false // 5.1.6.2: every frame starts with a full header; and an Ethernet header
 	}
-	// 5.1.6.2.1: the driver must not use GSO we did not offer; a partial
-	// checksum is passed on as offload metadata for the egress port.
+	if !good {
+		return 0, false
+	}
+	return q.readHeader(hdr[:], pk, n)
+}
+
+// readHeader applies the virtio-net header of a frame of n bytes (5.1.6.2.1):
+// the driver must not use GSO we did not offer; a partial checksum is
+// passed on as offload metadata for the egress port.
+func (q *Queue) readHeader(hdr []byte, pk *dataplane.Packet, n int) (int, bool) {
 	if hdr[1] != gsoNone {
 		return 0, false
 	}
@@ -109,7 +135,7 @@ func (q *Queue) readFrame(head uint16, pk *dataplane.Packet) (n int, good bool) 
 		pk.CsumStart = binary.LittleEndian.Uint16(hdr[6:])
 		pk.CsumOffset = binary.LittleEndian.Uint16(hdr[8:])
 	}
-	return n, good
+	return n, true
 }
 
 // Enqueue copies pkts into the guest's receive buffers and returns how
@@ -166,6 +192,28 @@ func (q *Queue) Enqueue(pkts []*dataplane.Packet) int {
 // caller, so giving up leaves the ring as it was.
 func (q *Queue) writeFrame(frame []byte, avail uint16) (uint16, bool) {
 	la, ui := q.lastAvail, q.usedIdx
+	// Fast path: one direct writable descriptor that holds header and
+	// frame (mergeable receive buffers, DPDK's and Linux's layout).
+	if q.iotlb == nil {
+		head, ok := q.head(la)
+		if !ok {
+			return 0, false
+		}
+		d := readDesc(q.desc, head)
+		if d.flags == descWrite && int(d.len) >= q.hdrLen+len(frame) {
+			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
+				hdr := b[:q.hdrLen]
+				clear(hdr)
+				if q.hdrLen == HdrLen {
+					hdr[10] = 1 // num_buffers
+				}
+				n := q.hdrLen + copy(b[q.hdrLen:], frame)
+				q.putUsed(ui, head, uint32(n))
+				q.lastAvail, q.usedIdx = la+1, ui+1
+				return 1, true
+			}
+		}
+	}
 	var hdr []byte
 	copied := 0
 	var nbufs uint16
