@@ -40,17 +40,24 @@ func (db *Database) Transact(ctx context.Context, ops []any, opts *TxnOptions) [
 		if res != nil {
 			return res
 		}
-		var timer <-chan time.Time
+		var timer *time.Timer
+		var expired <-chan time.Time
 		if !retryAt.IsZero() {
-			t := time.NewTimer(time.Until(retryAt))
-			defer t.Stop()
-			timer = t.C
+			timer = time.NewTimer(time.Until(retryAt))
+			expired = timer.C
 		}
+		cancelled := false
 		select {
 		case <-ctx.Done():
-			return nil
+			cancelled = true
 		case <-changed:
-		case <-timer:
+		case <-expired:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if cancelled {
+			return nil
 		}
 	}
 }
