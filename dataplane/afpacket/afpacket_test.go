@@ -232,3 +232,44 @@ func TestRefusedFrameDoesNotStallTx(t *testing.T) {
 		t.Fatalf("received %d frames after a refused one, want 2", len(got))
 	}
 }
+
+// TestInterfaceRemoved: when the kernel interface goes away (a VM's tap
+// when the guest stops), the port reports the link down, receives
+// nothing, drops what it is given and closes cleanly.
+func TestInterfaceRemoved(t *testing.T) {
+	testenv.NeedRoot(t)
+	pool := testPool(t, 1024)
+	ns := netns.New(t, "afr")
+	a, b := netns.Name("afr"), netns.Name("afs")
+	netns.Veth(t, a, ns, b, ns)
+	x := openIn(t, ns, a, Options{Pool: pool})
+	if !x.Link() {
+		t.Fatal("link down before removal")
+	}
+	ns.Run(t, "ip", "link", "del", a)
+	if x.Link() {
+		t.Fatal("link up after the interface was deleted")
+	}
+	var pkts [32]*dataplane.Packet
+	if n := x.RxBurst(0, pkts[:]); n != 0 {
+		t.Fatalf("received %d frames from a deleted interface", n)
+	}
+	f := frame(2, 1, 0, 50, 0)
+	for i := 0; i < 2*txFrames/32; i++ {
+		n := pool.GetBurst(pkts[:])
+		for _, pk := range pkts[:n] {
+			copy(pk.Room(), f)
+			pk.SetLen(len(f))
+		}
+		x.TxBurst(0, pkts[:n])
+	}
+	if st := x.Stats(); st.TxDropped == 0 {
+		t.Errorf("nothing dropped after sending %d frames to a deleted interface: %+v", 2*txFrames, st)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Available() != pool.Size() {
+		t.Fatalf("%d of %d buffers back after Close", pool.Available(), pool.Size())
+	}
+}
