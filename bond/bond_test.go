@@ -762,3 +762,34 @@ func TestNewMemberGetsIdleBuckets(t *testing.T) {
 		t.Errorf("member reusing slot %d got %d buckets", p2, n)
 	}
 }
+
+// FuzzCommands feeds arbitrary arguments to the unixctl command bodies:
+// they answer or return an error, never panic.
+func FuzzCommands(f *testing.F) {
+	f.Add("52:54:00:d4:25:2e", "300", "7")
+	f.Add("zz", "-1", "4294967296")
+	f.Add("bond0", "p0", "1")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		for n := 0; n <= 3; n++ {
+			args := []string{a, b, c}[:n]
+			if s, err := HashCommand(args); err == nil {
+				if h, perr := strconv.Atoi(s); perr != nil || h < 0 || h >= Buckets {
+					t.Fatalf("bond/hash %q = %q", args, s)
+				}
+			}
+		}
+		reg := &Registry{}
+		bd, err := New(Config{Name: a, Mode: BalanceSLB, RebalanceInterval: DefaultRebalanceInterval}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.Add(bd)
+		bd.SetMember(MemberConfig{Name: b}, true, t0)
+		_, _ = reg.Migrate([]string{a, c, b})
+		_, _ = reg.SetActiveMember([]string{a, c}, t0)
+		_, _ = reg.EnableMember([]string{a, b}, false, t0)
+		_, _ = reg.Show([]string{c}, t0)
+		_, _ = reg.LACPShow([]string{a})
+		_ = reg.List()
+	})
+}

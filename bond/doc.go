@@ -38,4 +38,22 @@
 // and implements the unixctl commands.
 //
 // Show methods may be called from any goroutine.
+//
+// # Commands
+//
+// Registry implements bond/show, bond/list, bond/set-active-member,
+// bond/enable-member, bond/disable-member, bond/migrate, lacp/show and
+// lacp/show-stats, and HashCommand bond/hash, with Open vSwitch 3.1's
+// texts (compared against ovs-vswitchd in test/e2e). Replies carry no
+// trailing newline when OVS's do not; the unixctl layer adds one to every
+// non-empty reply and error, as OVS's does.
+//
+// # What OVS does, and so do we
+//
+// balance-tcp needs negotiated LACP: with lacp=off, or LACP configured
+// but not negotiated and no lacp-fallback-ab, the bond sends and accepts
+// nothing; with lacp-fallback-ab it runs active-backup until LACP
+// negotiates. An EXPIRED member with no partner counts as "negotiated" in
+// lacp_status (but is not enabled). bond/disable-member lasts until the
+// next run re-evaluates the link, as in OVS.
 package bond
