@@ -449,6 +449,7 @@ func sortedMap(m map[string]string) string {
 // state, then writes ofports, errors and cur_cfg in one transaction. Only
 // what changed is touched: other ports keep forwarding throughout.
 func (d *Daemon) reconfigure() error {
+	reopened := d.retryFailed()
 	d.mu.Lock()
 	c := d.desired()
 	_, root := d.ovsRow()
@@ -459,20 +460,24 @@ func (d *Daemon) reconfigure() error {
 	// Interfaces that are gone or whose configuration changed are
 	// closed; their ports leave the bridge first.
 	closing := map[ovsdb.UUID]bool{}
-	prevErr := map[ovsdb.UUID]string{}
 	for u, f := range d.ifaces {
 		if di, ok := c.ifaces[u]; ok {
-			// An interface whose open failed is tried again (its
-			// device may exist now), like OVS does on reconfiguration.
-			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && !f.retry {
+			// A failed interface that opened on retry replaces its
+			// placeholder (and its port is rebuilt with it).
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil {
 				f.port = di.port
 				continue
 			}
 		}
-		if f.retry {
-			prevErr[u] = f.err
-		}
 		closing[u] = true
+	}
+	for u, f := range reopened {
+		if !closing[u] { // its configuration changed meanwhile
+			if f.dp != nil {
+				f.dp.Close()
+			}
+			delete(reopened, u)
+		}
 	}
 	for u, p := range d.ports {
 		dp, ok := c.ports[u]
@@ -548,7 +553,11 @@ func (d *Daemon) reconfigure() error {
 	// Opening a port may take time (sockets, netlink): do it unlocked.
 	opened := make([]*iface, 0, len(adds))
 	for _, di := range adds {
-		opened = append(opened, d.openIface(di, pool, perr, prevErr[di.uuid]))
+		if f := reopened[di.uuid]; f != nil {
+			opened = append(opened, f)
+			continue
+		}
+		opened = append(opened, d.openIface(di, pool, perr, ""))
 	}
 
 	d.mu.Lock()
@@ -920,6 +929,41 @@ func statsMap(p dataplane.Port) ovsMap {
 		}
 	}
 	return intMapOf(m)
+}
+
+// retryFailed tries again to open the interfaces whose open failed (their
+// device may exist now: libvirt creates its tap, a guest starts its
+// socket), as OVS does; it returns the ones that opened. A failure again
+// leaves the placeholder, and its port, alone.
+func (d *Daemon) retryFailed() map[ovsdb.UUID]*iface {
+	d.mu.Lock()
+	c := d.desired()
+	var cands []desiredIface
+	prev := map[ovsdb.UUID]string{}
+	for u, f := range d.ifaces {
+		if !f.retry {
+			continue
+		}
+		if di, ok := c.ifaces[u]; ok {
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey {
+				cands = append(cands, di)
+				prev[u] = f.err
+			}
+		}
+	}
+	var pool *dataplane.Pool
+	var perr error
+	if len(cands) > 0 {
+		pool, perr = d.dp.pool()
+	}
+	d.mu.Unlock()
+	out := map[ovsdb.UUID]*iface{}
+	for _, di := range cands {
+		if f := d.openIface(di, pool, perr, prev[di.uuid]); f.dp != nil {
+			out[di.uuid] = f
+		}
+	}
+	return out
 }
 
 // hasRetries reports whether an interface failed to open and may work

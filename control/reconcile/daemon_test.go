@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -225,4 +226,63 @@ func TestControllerRefused(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// A member that fails to open is retried; when it opens it joins its bond
+// without the other member being reopened, and while it fails the bond
+// runs on the member it has.
+func TestRetryFailedBondMember(t *testing.T) {
+	db := e2e.StartOVSDBServer(t)
+	ft := registerFakes(t)
+	var mu sync.Mutex
+	failing := map[string]bool{"m2": true}
+	RegisterType("flaky", func(c IfaceConfig) (dataplane.Port, error) {
+		mu.Lock()
+		bad := failing[c.Name]
+		mu.Unlock()
+		if bad {
+			return nil, fmt.Errorf("could not open network device %s (No such device)", c.Name)
+		}
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		ft.opens[c.Name]++
+		p := &fakePort{name: c.Name, mac: [6]byte{2, 0, 0, 0, 1, byte(len(ft.opens))}, mu: &ft.mu}
+		ft.ports[c.Name] = p
+		return p, nil
+	})
+	t.Cleanup(func() { RegisterType("flaky", nil) })
+	_, uc, stop := startDaemon(t, db.Sock)
+	defer stop()
+	vsctlOK(t, db.Sock, "add-br", "br0")
+	r := e2e.Vsctl(t, db.Sock, "--timeout=5", "add-bond", "br0", "bond0", "m1", "m2", "bond_mode=active-backup",
+		"--", "set", "Interface", "m1", "type=flaky", "--", "set", "Interface", "m2", "type=flaky")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "Error detected while setting up 'm2'") {
+		t.Fatalf("add-bond with a failing member: %v", r)
+	}
+	out, err := uc.Run("bond/show", []string{"bond0"})
+	if err != nil || !strings.Contains(out, "member m1:") || strings.Contains(out, "member m2:") {
+		t.Errorf("bond/show with m2 failing: %q %v", out, err)
+	}
+	mu.Lock()
+	failing["m2"] = false
+	mu.Unlock()
+	deadline := time.Now().Add(3 * time.Second)
+	for vsctlOK(t, db.Sock, "get", "Interface", "m2", "ofport") == "-1" {
+		if time.Now().After(deadline) {
+			t.Fatal("m2 not retried within 3 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "m2", "error"); got != "[]" {
+		t.Errorf("m2 error after it opened: %s", got)
+	}
+	out, _ = uc.Run("bond/show", []string{"bond0"})
+	if !strings.Contains(out, "member m1:") || !strings.Contains(out, "member m2:") {
+		t.Errorf("bond/show after m2 opened:\n%s", out)
+	}
+	ft.mu.Lock()
+	if ft.opens["m1"] != 1 || ft.ports["m1"].closed {
+		t.Errorf("m1 reopened (%d opens, closed %v) when m2 joined", ft.opens["m1"], ft.ports["m1"].closed)
+	}
+	ft.mu.Unlock()
 }

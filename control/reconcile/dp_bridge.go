@@ -220,7 +220,9 @@ func (b *bridgeDatapath) attach(p *port, row ovsdb.Row) error {
 	if err != nil {
 		return err
 	}
-	if len(p.members) > 1 {
+	// A Port with several interfaces is a bond, even while only one of
+	// them is open.
+	if len(p.ifaceIDs) > 1 {
 		return b.attachBond(p, row, br, cfg)
 	}
 	f := p.members[0]
