@@ -131,7 +131,7 @@ func (d *device) dispatch(m proto.Message) (err error) {
 		debug.SetPanicOnFault(old)
 		m.CloseFds()
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%v: guest memory access faulted: %v", m.Request, r)
+			err = fmt.Errorf("%v: %s", m.Request, describePanic(r))
 		}
 	}()
 	var reply []byte
@@ -625,6 +625,16 @@ func (d *device) destroy() {
 	}
 	d.backendMu.Unlock()
 	d.p.log.Info(fmt.Sprintf("vHost Device '%s' connection has been destroyed", d.path))
+}
+
+// describePanic tells a guest-memory fault (recoverable by design, with
+// runtime/debug.SetPanicOnFault: the runtime error carries the faulting
+// address) from a bug in this package, which gets its stack logged.
+func describePanic(r any) string {
+	if _, ok := r.(interface{ Addr() uintptr }); ok {
+		return fmt.Sprintf("guest memory access faulted: %v", r)
+	}
+	return fmt.Sprintf("internal error: %v\n%s", r, debug.Stack())
 }
 
 // missLoop forwards the PMDs' IOTLB misses to the front-end until the

@@ -383,12 +383,13 @@ const missRetry = 4096
 // truncated or replaced its memory file): every vring of the device is
 // marked broken until the front-end sets the rings up again.
 func (p *Port) fault(r any) {
+	why := describePanic(r)
 	for i := range p.vrings {
 		if vq := p.vrings[i].live.Load(); vq != nil {
-			vq.MarkBroken(fmt.Sprintf("guest memory access faulted: %v", r))
+			vq.MarkBroken(why)
 		}
 	}
-	p.log.Error(fmt.Sprintf("vHost Device '%s': guest memory access faulted, device marked broken: %v", p.SocketPath(), r))
+	p.log.Error(fmt.Sprintf("vHost Device '%s': device marked broken: %s", p.SocketPath(), why))
 }
 
 func (p *Port) reportBroken(s *vringSlot, vq *virtq.Queue) {
