@@ -28,7 +28,7 @@ type client struct {
 	conn   *jsonrpc.Conn
 	nc     net.Conn
 	nextID int
-	db     *DB
+	db     *replica
 	// updateMethod is the notification that carries our monitor's updates.
 	updateMethod string
 	monID        json.RawMessage

@@ -8,17 +8,18 @@ import (
 
 // context is what a command runs with (like ctl_context + vsctl_context).
 type context struct {
-	db      *DB
-	cmd     *command
-	argv    []string
-	ovs     *Row
-	symtab  *symtab
-	last    bool // the last command on the line
-	out     *strings.Builder
-	cache   *vsCache // bridge/port/interface view, nil when invalid
-	verPort bool     // ports verified in this command
-	newIfs  *[]string
-	warn    func(module, format string, args ...any)
+	db        *replica
+	cmd       *command
+	argv      []string
+	ovs       *Row
+	symtab    *symtab
+	last      bool // the last command on the line
+	out       *strings.Builder
+	cache     *vsCache // bridge/port/interface view, nil when invalid
+	verPort   bool     // ports verified in this command
+	newIfs    *[]string
+	warn      func(module, format string, args ...any)
+	stdoutTTY bool // standard output is a terminal
 	// realUUIDs maps provisional UUIDs of inserted rows to the server's.
 	realUUIDs map[string]string
 }

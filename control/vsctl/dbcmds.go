@@ -29,6 +29,11 @@ func isUUIDColumnName(s string) bool {
 }
 
 func preGet(c *context) error {
+	// ovs-vsctl warns a user at a terminal that "get" without columns
+	// or --id does nothing visible.
+	if _, hasID := c.cmd.opt("--id"); !hasID && len(c.argv) <= 3 && c.stdoutTTY {
+		c.warn("db_ctl_base", "\"get\" command without row arguments or \"--id\" is possibly erroneous")
+	}
 	t, err := c.preGetTable(c.argv[1])
 	if err != nil {
 		return err

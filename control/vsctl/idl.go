@@ -27,8 +27,8 @@ type mapOp struct {
 	del Datum // keys to delete (set of key atoms)
 }
 
-// DB is the client's replica of the monitored tables and columns.
-type DB struct {
+// replica is the client's replica of the monitored tables and columns.
+type replica struct {
 	Schema  *Schema
 	rows    map[string]map[string]*Row // table -> uuid -> row
 	monitor map[string]map[string]bool // table -> monitored columns
@@ -36,13 +36,13 @@ type DB struct {
 	txnRows []*Row
 }
 
-// NewDB returns an empty replica for schema.
-func NewDB(s *Schema) *DB {
-	return &DB{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}, order: map[string]*rowOrder{}}
+// newReplica returns an empty replica for schema.
+func newReplica(s *Schema) *replica {
+	return &replica{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}, order: map[string]*rowOrder{}}
 }
 
 // AddTable asks for t to be replicated (with no columns yet).
-func (db *DB) AddTable(t *Table) {
+func (db *replica) AddTable(t *Table) {
 	if db.monitor[t.Name] == nil {
 		db.monitor[t.Name] = map[string]bool{}
 	}
@@ -50,7 +50,7 @@ func (db *DB) AddTable(t *Table) {
 
 // AddColumn asks for column c of t to be replicated, and for the tables
 // it refers to (with no columns), as the Open vSwitch IDL does.
-func (db *DB) AddColumn(t *Table, c *Column) {
+func (db *replica) AddColumn(t *Table, c *Column) {
 	db.AddTable(t)
 	db.monitor[t.Name][c.Name] = true
 	for _, b := range []*BaseType{c.Type.Key, c.Type.Value} {
@@ -63,11 +63,11 @@ func (db *DB) AddColumn(t *Table, c *Column) {
 }
 
 // Monitored reports whether t.c is replicated.
-func (db *DB) Monitored(t *Table, c *Column) bool { return db.monitor[t.Name][c.Name] }
+func (db *replica) Monitored(t *Table, c *Column) bool { return db.monitor[t.Name][c.Name] }
 
 // Rows returns the visible rows of t in the order the Open vSwitch IDL
 // iterates them (see rowOrder).
-func (db *DB) Rows(t *Table) []*Row {
+func (db *replica) Rows(t *Table) []*Row {
 	m := db.rows[t.Name]
 	out := make([]*Row, 0, len(m))
 	seen := make(map[string]bool, len(m))
@@ -90,7 +90,7 @@ func (db *DB) Rows(t *Table) []*Row {
 }
 
 // place records that the IDL put row uuid of table in its hash table.
-func (db *DB) place(table, uuid string) {
+func (db *replica) place(table, uuid string) {
 	o := db.order[table]
 	if o == nil {
 		o = newRowOrder()
@@ -100,7 +100,7 @@ func (db *DB) place(table, uuid string) {
 }
 
 // unplace undoes place.
-func (db *DB) unplace(table, uuid string) {
+func (db *replica) unplace(table, uuid string) {
 	if o := db.order[table]; o != nil {
 		o.remove(uuid)
 	}
@@ -108,7 +108,7 @@ func (db *DB) unplace(table, uuid string) {
 
 // placeRefs places the rows r refers to, as the IDL creates placeholder
 // rows for the targets of references when it parses a row's columns.
-func (db *DB) placeRefs(r *Row) {
+func (db *replica) placeRefs(r *Row) {
 	for _, c := range r.Table.Columns {
 		d, ok := r.old[c.Name]
 		if !ok {
@@ -128,7 +128,7 @@ func (db *DB) placeRefs(r *Row) {
 }
 
 // Get returns the visible row of t with this UUID, or nil.
-func (db *DB) Get(t *Table, uuid string) *Row {
+func (db *replica) Get(t *Table, uuid string) *Row {
 	r := db.rows[t.Name][uuid]
 	if r == nil || r.deleted {
 		return nil
@@ -159,7 +159,7 @@ func (r *Row) Str(name string) string {
 	return atomStr(d.Keys[0])
 }
 
-func (db *DB) touch(r *Row) {
+func (db *replica) touch(r *Row) {
 	if !r.inTxn {
 		r.inTxn = true
 		db.txnRows = append(db.txnRows, r)
@@ -167,7 +167,7 @@ func (db *DB) touch(r *Row) {
 }
 
 // Write sets column c of r to d in the current transaction.
-func (db *DB) Write(r *Row, c *Column, d Datum) {
+func (db *replica) Write(r *Row, c *Column, d Datum) {
 	db.touch(r)
 	if r.new == nil {
 		r.new = map[string]Datum{}
@@ -176,12 +176,12 @@ func (db *DB) Write(r *Row, c *Column, d Datum) {
 }
 
 // WriteName is Write by column name.
-func (db *DB) WriteName(r *Row, name string, d Datum) { db.Write(r, r.Table.Column(name), d) }
+func (db *replica) WriteName(r *Row, name string, d Datum) { db.Write(r, r.Table.Column(name), d) }
 
 // SetMapKey records a partial map update "c:key=value" (a delete of the key
 // if the transaction sees it, then an insert), like the IDL's
 // write_partial_map.
-func (db *DB) SetMapKey(r *Row, c *Column, key, value Atom) {
+func (db *replica) SetMapKey(r *Row, c *Column, key, value Atom) {
 	db.touch(r)
 	if r.mapOps == nil {
 		r.mapOps = map[string]*mapOp{}
@@ -207,7 +207,7 @@ func (db *DB) SetMapKey(r *Row, c *Column, key, value Atom) {
 
 // Verify records that the transaction depends on r's column c staying as
 // read (an RFC 7047 5.2.6 "wait" operation at commit).
-func (db *DB) Verify(r *Row, c *Column) {
+func (db *replica) Verify(r *Row, c *Column) {
 	if r.inserted || r.old == nil {
 		return
 	}
@@ -219,11 +219,11 @@ func (db *DB) Verify(r *Row, c *Column) {
 }
 
 // VerifyName is Verify by column name.
-func (db *DB) VerifyName(r *Row, name string) { db.Verify(r, r.Table.Column(name)) }
+func (db *replica) VerifyName(r *Row, name string) { db.Verify(r, r.Table.Column(name)) }
 
 // Insert adds a new row to t in the current transaction. uuid may be ""
 // for a fresh one.
-func (db *DB) Insert(t *Table, uuid string) *Row {
+func (db *replica) Insert(t *Table, uuid string) *Row {
 	if uuid == "" {
 		uuid = NewUUID()
 	}
@@ -239,7 +239,7 @@ func (db *DB) Insert(t *Table, uuid string) *Row {
 }
 
 // Delete removes r in the current transaction.
-func (db *DB) Delete(r *Row) {
+func (db *replica) Delete(r *Row) {
 	db.touch(r)
 	r.deleted = true
 	if r.inserted {
@@ -249,7 +249,7 @@ func (db *DB) Delete(r *Row) {
 }
 
 // Abort discards the current transaction's changes.
-func (db *DB) Abort() {
+func (db *replica) Abort() {
 	for _, r := range db.txnRows {
 		r.new, r.mapOps, r.verify, r.inTxn = nil, nil, nil, false
 		r.deleted = false
@@ -270,7 +270,7 @@ func rowName(uuid string) string { return "row" + strings.ReplaceAll(uuid, "-", 
 // txnOps builds the operations of the current transaction (RFC 7047 5.2)
 // and reports whether anything would change. The increment of
 // Open_vSwitch.next_cfg and the comment are added by the caller.
-func (db *DB) txnOps() (ops [][]byte, anyUpdates bool) {
+func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 	inserted := map[string]bool{}
 	for _, r := range db.txnRows {
 		if r.inserted && !r.deleted {

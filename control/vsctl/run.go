@@ -228,7 +228,7 @@ func (r *runner) main(args []string) (int, error) {
 		defer t.Stop()
 	}
 
-	db := NewDB(schema)
+	db := newReplica(schema)
 	db.AddTable(schema.Table("Open_vSwitch"))
 	if !r.noWait {
 		db.AddColumn(schema.Table("Open_vSwitch"), schema.Table("Open_vSwitch").Column("cur_cfg"))
@@ -290,8 +290,8 @@ func (r *runner) alarm() {
 
 func (r *runner) logWarnModule(module, msg string) { r.logWarn(module, "%s", msg) }
 
-func (r *runner) newContext(db *DB, c *command, ovs *Row, st *symtab, last bool) *context {
-	return &context{db: db, cmd: c, argv: c.argv, ovs: ovs, symtab: st, last: last, out: &c.output, warn: r.logWarn}
+func (r *runner) newContext(db *replica, c *command, ovs *Row, st *symtab, last bool) *context {
+	return &context{db: db, cmd: c, argv: c.argv, ovs: ovs, symtab: st, last: last, out: &c.output, warn: r.logWarn, stdoutTTY: isTerminal(r.stdout)}
 }
 
 // do runs the commands once against the replica and commits (do_vsctl).
@@ -474,7 +474,7 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 
 // postChecks reports interfaces the switch failed to set up
 // (post_db_reload_do_checks).
-func (r *runner) postChecks(db *DB, newIfs []string) {
+func (r *runner) postChecks(db *replica, newIfs []string) {
 	it := db.Schema.Table("Interface")
 	failed := false
 	for _, dummy := range newIfs {
@@ -503,7 +503,7 @@ func (r *runner) postChecks(db *DB, newIfs []string) {
 
 // insertOrder maps the index of each insert operation to the inserted
 // row's provisional UUID, by scanning the same order txnOps used.
-func insertOrder(db *DB) map[int]string {
+func insertOrder(db *replica) map[int]string {
 	ops, _ := db.txnOps()
 	out := map[int]string{}
 	for i, op := range ops {
@@ -585,4 +585,14 @@ func (r *runner) printOptions(commands bool) {
 	for _, o := range globalOptions {
 		fmt.Fprintf(r.stdout, "--%s\n", o.name)
 	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
