@@ -3,6 +3,7 @@ package pmd
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -415,4 +416,37 @@ func TestPlanCycles(t *testing.T) {
 			t.Errorf("roundrobin: queue %d on core %d", q.Queue, th.core)
 		}
 	}
+}
+
+// TestLoopDoesNotAllocate: a PMD forwarding bursts (and backing off when
+// idle) allocates nothing in steady state.
+func TestLoopDoesNotAllocate(t *testing.T) {
+	m, err := NewManager(Config{MaxSleep: 20 * time.Microsecond}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p := newSrcPort(t, "p0", 1)
+	var n atomic.Uint64
+	if err := m.AddRxq(NewRxq(p, 0, func(t *Thread, in *Rxq, pkts []*dataplane.Packet) {
+		n.Add(uint64(len(pkts)))
+		dataplane.PutBurst(pkts)
+		t.Add(SentBatches, 1)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	p.budget[0].Store(1 << 40)
+	waitFor(t, "traffic", func() bool { return n.Load() > 10000 })
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n0 := n.Load()
+	time.Sleep(300 * time.Millisecond)
+	p.budget[0].Store(0) // and some idle back-off
+	time.Sleep(100 * time.Millisecond)
+	runtime.ReadMemStats(&after)
+	bursts := (n.Load() - n0) / BurstSize
+	if d := after.Mallocs - before.Mallocs; d > 50 {
+		t.Fatalf("%d allocations during %d bursts", d, bursts)
+	}
+	t.Logf("%d bursts, %d allocations", bursts, after.Mallocs-before.Mallocs)
 }
