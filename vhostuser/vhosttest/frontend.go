@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,8 +42,10 @@ type Frontend struct {
 
 	// IOMMU makes Setup negotiate VIRTIO_F_IOMMU_PLATFORM: ring and
 	// buffer addresses are then I/O addresses (here equal to the guest
-	// physical ones), which the back-end learns through IOTLB messages.
-	IOMMU bool
+	// physical ones), which the back-end learns through IOTLB messages;
+	// Setup starts answering its misses (IOTLBAnswered counts them).
+	IOMMU         bool
+	IOTLBAnswered atomic.Int64
 	// Backend is the back-end's request channel (SET_BACKEND_REQ_FD).
 	Backend *proto.Conn
 
@@ -172,6 +175,13 @@ func (f *Frontend) GetU64(r proto.Request) (uint64, error) {
 // buffers, the way QEMU and DPDK's virtio-user do. Receive rings get all
 // their buffers posted.
 func (f *Frontend) Setup(want, wantProto uint64, pairs int, ringSize uint16, bufSize int, memSize int) error {
+	if f.Mem == nil {
+		m, err := NewMemory(memSize)
+		if err != nil {
+			return err
+		}
+		f.Mem = m
+	}
 	offered, err := f.GetU64(proto.GetFeatures)
 	if err != nil {
 		return err
@@ -198,17 +208,13 @@ func (f *Frontend) Setup(want, wantProto uint64, pairs int, ringSize uint16, buf
 		if err := f.openBackendChannel(); err != nil {
 			return err
 		}
+		go f.ServeIOTLB()
 	}
 	if _, err := f.Call(proto.SetOwner, nil); err != nil {
 		return err
 	}
 	if _, err := f.Call(proto.SetFeatures, proto.EncodeU64(f.Features)); err != nil {
 		return err
-	}
-	if f.Mem == nil {
-		if f.Mem, err = NewMemory(memSize); err != nil {
-			return err
-		}
 	}
 	if _, err := f.Call(proto.SetMemTable, proto.EncodeMemTable([]proto.MemRegion{f.Mem.Region()}), f.Mem.Fd()); err != nil {
 		return err
@@ -301,13 +307,12 @@ func (f *Frontend) openBackendChannel() error {
 
 // ServeIOTLB answers the back-end's IOTLB misses, page by page with the
 // identity I/O mapping (I/O address = guest physical address), until the
-// channel closes. It returns how many misses it answered.
-func (f *Frontend) ServeIOTLB() int {
-	n := 0
+// channel closes.
+func (f *Frontend) ServeIOTLB() {
 	for {
 		m, err := f.Backend.Read()
 		if err != nil {
-			return n
+			return
 		}
 		m.CloseFds()
 		if m.Request != proto.BackendIOTLBMsg {
@@ -323,9 +328,9 @@ func (f *Frontend) ServeIOTLB() int {
 		}
 		up := proto.IOTLB{IOVA: page, Size: 4096, UAddr: f.Mem.UVA(page - f.Mem.GPABase), Perm: proto.IOTLBPermRW, Type: proto.IOTLBUpdate}
 		if _, err := f.Call(proto.IOTLBMsg, up.Encode()); err != nil {
-			return n
+			return
 		}
-		n++
+		f.IOTLBAnswered.Add(1)
 	}
 }
 
