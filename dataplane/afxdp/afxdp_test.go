@@ -1,0 +1,393 @@
+package afxdp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"gvswitch/dataplane"
+	"gvswitch/internal/netns"
+	"gvswitch/internal/testenv"
+)
+
+// Small UMEMs keep the tests light: 1024 chunks, rings of 256.
+var small = Options{Frames: 1024, RingSize: 256}
+
+func testPool(t testing.TB, n int) *dataplane.Pool {
+	t.Helper()
+	a, err := dataplane.NewArena(n*(dataplane.Headroom+dataplane.DefaultDataRoom+64), dataplane.ArenaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	p, _, err := dataplane.NewPool("test", a, 0, n, dataplane.DefaultDataRoom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func openIn(t testing.TB, ns *netns.NS, name string, opt Options) *Port {
+	t.Helper()
+	p, err := tryOpenIn(ns, name, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func tryOpenIn(ns *netns.NS, name string, opt Options) (*Port, error) {
+	var p *Port
+	err := ns.Do(func() (err error) { p, err = Open(name, opt); return err })
+	return p, err
+}
+
+// lab is a namespace with a veth pair a <-> b (no IPv6 chatter).
+type lab struct {
+	ns   *netns.NS
+	a, b string
+}
+
+func newLab(t testing.TB, extra ...string) *lab {
+	t.Helper()
+	testenv.NeedCommand(t, "ip")
+	ns := netns.New(t, "xdp")
+	l := &lab{ns: ns, a: netns.Name("xa"), b: netns.Name("xb")}
+	args := []string{"ip", "link", "add", l.a}
+	args = append(args, extra...)
+	args = append(args, "type", "veth", "peer", "name", l.b)
+	args = append(args, extra...)
+	ns.Run(t, args...)
+	ns.Run(t, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+	ns.Run(t, "ip", "link", "set", l.a, "up")
+	ns.Run(t, "ip", "link", "set", l.b, "up")
+	return l
+}
+
+// xdpOn is what `ip link show` says about XDP on dev: "" when no program
+// is attached, else the mode keyword ("xdp", "xdpgeneric", ...).
+func (l *lab) xdpOn(t testing.TB, dev string) string {
+	t.Helper()
+	out := l.ns.Run(t, "ip", "link", "show", "dev", dev)
+	if !strings.Contains(out, "prog/xdp") {
+		return ""
+	}
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "xdp") {
+			return f
+		}
+	}
+	return "?"
+}
+
+func frame(dst, src byte, payload int, seq byte) []byte {
+	f := []byte{2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src}
+	f = binary.BigEndian.AppendUint16(f, 0x88b5) // local experimental
+	for i := 0; i < payload; i++ {
+		f = append(f, seq+byte(i))
+	}
+	return f
+}
+
+func send(t testing.TB, pool *dataplane.Pool, p *Port, frames ...[]byte) int {
+	t.Helper()
+	pkts := make([]*dataplane.Packet, len(frames))
+	for i, f := range frames {
+		pk := pool.Get()
+		if pk == nil {
+			t.Fatal("pool empty")
+		}
+		copy(pk.Room(), f)
+		pk.SetLen(len(f))
+		pkts[i] = pk
+	}
+	return p.TxBurst(0, pkts)
+}
+
+// recv polls p until it has n frames or the timeout passes.
+func recv(p *Port, q, n int, timeout time.Duration) [][]byte {
+	var got [][]byte
+	buf := make([]*dataplane.Packet, 32)
+	deadline := time.Now().Add(timeout)
+	for len(got) < n && time.Now().Before(deadline) {
+		k := p.RxBurst(q, buf)
+		for _, pk := range buf[:k] {
+			got = append(got, bytes.Clone(pk.Data()))
+			pk.Free()
+		}
+		if k == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return got
+}
+
+func TestOpenErrors(t *testing.T) {
+	testenv.NeedRoot(t)
+	_, err := Open("gvsnosuch0", small)
+	if !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "gvsnosuch0") {
+		t.Fatalf("err = %v, want ErrNoDevice naming the interface", err)
+	}
+	for _, o := range []Options{{Queues: MaxQueues + 1}, {Mode: 7}, {RingSize: 100}, {Frames: 10, RingSize: 64}} {
+		if _, err := Open("lo", o); !errors.Is(err, ErrBadOption) {
+			t.Errorf("Open(%+v) = %v, want ErrBadOption", o, err)
+		}
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	for _, tc := range []struct {
+		in   map[string]string
+		want Options
+		err  bool
+	}{
+		{in: nil, want: Options{Queues: 1}},
+		{in: map[string]string{"xdp-mode": "best-effort"}, want: Options{Queues: 1}},
+		{in: map[string]string{"xdp-mode": "native-with-zerocopy", "n_rxq": "4"}, want: Options{Mode: ModeNativeZeroCopy, Queues: 4}},
+		{in: map[string]string{"xdp-mode": "native", "use-need-wakeup": "false"}, want: Options{Mode: ModeNative, Queues: 1, NoNeedWakeup: true}},
+		{in: map[string]string{"xdp-mode": "generic", "use-need-wakeup": "true"}, want: Options{Mode: ModeGeneric, Queues: 1}},
+		{in: map[string]string{"xdp-mode": "skb"}, err: true},
+		{in: map[string]string{"use-need-wakeup": "yes"}, err: true},
+		{in: map[string]string{"n_rxq": "0"}, err: true},
+		{in: map[string]string{"n_rxq": "17"}, err: true},
+		{in: map[string]string{"n_rxq": "two"}, err: true},
+	} {
+		var o Options
+		err := ParseOptions(&o, tc.in)
+		if tc.err {
+			if !errors.Is(err, ErrBadOption) {
+				t.Errorf("%v: err = %v, want ErrBadOption", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || o != tc.want {
+			t.Errorf("%v: got %+v, %v; want %+v", tc.in, o, err, tc.want)
+		}
+	}
+	for m := ModeBestEffort; m <= ModeGeneric; m++ {
+		if got, err := ParseMode(m.String()); err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v", m, got, err)
+		}
+	}
+}
+
+func FuzzParseOptions(f *testing.F) {
+	f.Add("native", "true", "1")
+	f.Add("best-effort", "false", "16")
+	f.Add("generic", "", " 3")
+	f.Add("", "maybe", "-1")
+	f.Fuzz(func(t *testing.T, mode, wake, nrxq string) {
+		var o Options
+		err := ParseOptions(&o, map[string]string{"xdp-mode": mode, "use-need-wakeup": wake, "n_rxq": nrxq})
+		if err != nil {
+			if !errors.Is(err, ErrBadOption) {
+				t.Fatalf("error %v does not wrap ErrBadOption", err)
+			}
+			return
+		}
+		if o.Queues < 1 || o.Queues > MaxQueues || o.Mode.String() != mode && mode != "" {
+			t.Fatalf("accepted %q %q %q as %+v", mode, wake, nrxq, o)
+		}
+	})
+}
+
+// TestSendReceive opens both ends of a veth pair best-effort: veths have
+// native XDP but no zero-copy, so native is what best-effort settles on.
+// Frames go both ways, from a foreign pool (copied into the UMEM) and
+// from the port's own UMEM (sent as they are).
+func TestSendReceive(t *testing.T) {
+	l := newLab(t)
+	x := openIn(t, l.ns, l.a, small)
+	y := openIn(t, l.ns, l.b, small)
+	for _, p := range []*Port{x, y} {
+		if p.Mode() != ModeNative || p.Status()["xdp-mode"] != "native" {
+			t.Fatalf("%s: mode %v, status %v; want native", p.Name(), p.Mode(), p.Status())
+		}
+		if p.Status()["driver_name"] != "veth" {
+			t.Errorf("%s: status %v, want driver_name veth", p.Name(), p.Status())
+		}
+		if m := l.xdpOn(t, p.Name()); m != "xdp" {
+			t.Fatalf("%s: ip link shows %q, want a native (xdp) program", p.Name(), m)
+		}
+	}
+	pool := testPool(t, 256)
+	var want [][]byte
+	for i := 0; i < 40; i++ {
+		want = append(want, frame(0xb, 0xa, 46+i*30, byte(i)))
+	}
+	if n := send(t, pool, x, want[:32]...); n != 32 {
+		t.Fatalf("TxBurst sent %d of 32", n)
+	}
+	if n := send(t, pool, x, want[32:]...); n != 8 {
+		t.Fatalf("TxBurst sent %d of 8", n)
+	}
+	got := recv(y, 0, len(want), 3*time.Second)
+	if len(got) != len(want) {
+		t.Fatalf("received %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d: got % x, want % x", i, got[i], want[i])
+		}
+	}
+	if pool.Available() != pool.Size() {
+		t.Errorf("foreign pool: %d of %d buffers back", pool.Available(), pool.Size())
+	}
+
+	// Back the other way with y's own received packets: no copy.
+	back := frame(0xa, 0xb, 100, 7)
+	send(t, pool, x, back)
+	buf := make([]*dataplane.Packet, 32)
+	deadline := time.Now().Add(3 * time.Second)
+	n := 0
+	for n == 0 && time.Now().Before(deadline) {
+		n = y.RxBurst(0, buf)
+	}
+	if n != 1 || buf[0].Pool() != y.qs[0].x.pool {
+		t.Fatalf("RxBurst = %d (pool %v), want 1 packet of y's UMEM", n, buf[0])
+	}
+	copiedBefore := y.ExtraStats()["tx_copied"]
+	if s := y.TxBurst(0, buf[:1]); s != 1 {
+		t.Fatalf("TxBurst of an own packet sent %d", s)
+	}
+	if c := y.ExtraStats()["tx_copied"]; c != copiedBefore {
+		t.Errorf("own UMEM packet was copied (tx_copied %d -> %d)", copiedBefore, c)
+	}
+	got = recv(x, 0, 1, 3*time.Second)
+	if len(got) != 1 || !bytes.Equal(got[0], back) {
+		t.Fatalf("x received %x, want %x", got, back)
+	}
+
+	xs, ys := x.Stats(), y.Stats()
+	if xs.TxPackets != 41 || ys.RxPackets != 41 || ys.TxPackets != 1 || xs.RxPackets != 1 {
+		t.Errorf("stats x %+v, y %+v; want 41 sent by x and received by y, 1 back", xs, ys)
+	}
+	es := y.ExtraStats()
+	for _, k := range []string{"xsk_queue_0_rx_dropped", "xsk_queue_0_rx_invalid_descs", "xsk_queue_0_tx_invalid_descs", "xsk_queue_0_rx_ring_full"} {
+		if v, ok := es[k]; !ok || v != 0 {
+			t.Errorf("ExtraStats[%s] = %d, %v; want 0, present", k, v, ok)
+		}
+	}
+}
+
+// TestModes: each explicit mode, and what ip link shows for it; zero-copy
+// on a veth fails with a clear error and leaves nothing behind.
+func TestModes(t *testing.T) {
+	l := newLab(t)
+	for _, tc := range []struct {
+		mode Mode
+		ip   string
+	}{{ModeNative, "xdp"}, {ModeGeneric, "xdpgeneric"}} {
+		o := small
+		o.Mode = tc.mode
+		x, err := tryOpenIn(l.ns, l.a, o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.mode, err)
+		}
+		y, err := tryOpenIn(l.ns, l.b, o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.mode, err)
+		}
+		if x.Mode() != tc.mode || x.Status()["xdp-mode"] != tc.mode.String() {
+			t.Errorf("%s: in use %v, status %v", tc.mode, x.Mode(), x.Status())
+		}
+		if m := l.xdpOn(t, l.a); m != tc.ip {
+			t.Errorf("%s: ip link shows %q, want %q", tc.mode, m, tc.ip)
+		}
+		pool := testPool(t, 64)
+		f := frame(0xb, 0xa, 60, 1)
+		send(t, pool, x, f)
+		if got := recv(y, 0, 1, 3*time.Second); len(got) != 1 || !bytes.Equal(got[0], f) {
+			t.Errorf("%s: y received %x", tc.mode, got)
+		}
+		if err := x.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := y.Close(); err != nil {
+			t.Error(err)
+		}
+		if m := l.xdpOn(t, l.a); m != "" {
+			t.Errorf("%s: after Close ip link still shows %q", tc.mode, m)
+		}
+	}
+	o := small
+	o.Mode = ModeNativeZeroCopy
+	_, err := tryOpenIn(l.ns, l.a, o)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "native-with-zerocopy") {
+		t.Fatalf("zero-copy on a veth: err = %v, want ErrUnsupported naming the mode", err)
+	}
+	t.Logf("zero-copy on a veth: %v", err)
+	if m := l.xdpOn(t, l.a); m != "" {
+		t.Errorf("failed open left %q on the interface", m)
+	}
+}
+
+// TestBusy: a second port on an interface that has our live program is
+// refused (ErrBusy), and the first keeps its program.
+func TestBusy(t *testing.T) {
+	l := newLab(t)
+	openIn(t, l.ns, l.a, small)
+	_, err := tryOpenIn(l.ns, l.a, small)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("second Open: %v, want ErrBusy", err)
+	}
+	if m := l.xdpOn(t, l.a); m != "xdp" {
+		t.Fatalf("first port's program gone: ip link shows %q", m)
+	}
+}
+
+// TestNoNeedWakeup: with use-need-wakeup=false every burst kicks the
+// kernel; traffic flows the same.
+func TestNoNeedWakeup(t *testing.T) {
+	l := newLab(t)
+	o := small
+	o.NoNeedWakeup = true
+	x := openIn(t, l.ns, l.a, o)
+	y := openIn(t, l.ns, l.b, o)
+	pool := testPool(t, 64)
+	var want [][]byte
+	for i := 0; i < 20; i++ {
+		want = append(want, frame(0xb, 0xa, 50, byte(i)))
+	}
+	send(t, pool, x, want...)
+	if got := recv(y, 0, len(want), 3*time.Second); len(got) != len(want) {
+		t.Fatalf("received %d of %d", len(got), len(want))
+	}
+}
+
+// TestQueues: n_rxq=2 on a two-queue veth binds a socket to each queue;
+// frames the kernel steers to either queue arrive.
+func TestQueues(t *testing.T) {
+	l := newLab(t, "numrxqueues", "2", "numtxqueues", "2")
+	o := small
+	o.Queues = 2
+	y := openIn(t, l.ns, l.b, o)
+	if y.NumRxQueues() != 2 || y.NumTxQueues() != 2 {
+		t.Fatalf("queues %d/%d, want 2/2", y.NumRxQueues(), y.NumTxQueues())
+	}
+	x := openIn(t, l.ns, l.a, small)
+	pool := testPool(t, 128)
+	for i := 0; i < 64; i++ {
+		send(t, pool, x, frame(0xb, byte(i), 50, byte(i)))
+	}
+	got := 0
+	deadline := time.Now().Add(3 * time.Second)
+	for got < 64 && time.Now().Before(deadline) {
+		got += len(recv(y, 0, 1, 10*time.Millisecond)) + len(recv(y, 1, 1, 10*time.Millisecond))
+	}
+	if got != 64 {
+		t.Fatalf("received %d of 64 over both queues", got)
+	}
+	// n_rxq beyond the interface's queues: a clear error.
+	y.Close()
+	o.Queues = 3
+	if _, err := tryOpenIn(l.ns, l.b, o); err == nil || !strings.Contains(err.Error(), "2 rx queues") {
+		t.Fatalf("3 queues on a 2-queue veth: %v", err)
+	} else {
+		t.Logf("3 queues on a 2-queue veth: %v", err)
+	}
+}
