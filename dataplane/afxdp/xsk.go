@@ -116,7 +116,7 @@ type xsk struct {
 	fd    int
 	arena *dataplane.Arena
 	pool  *dataplane.Pool
-	base  uintptr              // address of the UMEM's first byte
+	base  uintptr             // address of the UMEM's first byte
 	frame []*dataplane.Packet // the Packet of each chunk
 	fill  *ring
 	comp  *ring
