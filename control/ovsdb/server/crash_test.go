@@ -18,15 +18,21 @@ import (
 	"gvswitch/internal/testenv"
 )
 
-// TestCrashChild is the child process of TestKill9LosesNoAcknowledgedCommit:
-// it serves the database file named by GVS_CRASH_DB on GVS_CRASH_SOCK.
+// TestCrashChild is the child process of TestKill9LosesNoAcknowledgedCommit
+// and of the benchmarks: it serves the database file named by GVS_CRASH_DB
+// on GVS_CRASH_SOCK.
 func TestCrashChild(t *testing.T) {
 	dbPath := os.Getenv("GVS_CRASH_DB")
 	if dbPath == "" {
 		t.Skip("child process of TestKill9LosesNoAcknowledgedCommit")
 	}
 	s, _ := ovsdb.ParseSchema(ovsdb.VSwitchSchema())
-	db, _, err := ovsdb.OpenFile(dbPath, s, &ovsdb.FileOptions{CompactRecords: 150, CompactFactor: 2,
+	// The crash test compacts often, to kill during compactions too.
+	compact := 0
+	if os.Getenv("GVS_CRASH_COMPACT") != "" {
+		compact = 150
+	}
+	db, _, err := ovsdb.OpenFile(dbPath, s, &ovsdb.FileOptions{CompactRecords: compact, CompactFactor: 2,
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 	if err != nil {
 		fmt.Println("error", err)
@@ -45,35 +51,41 @@ func TestCrashChild(t *testing.T) {
 	New(db).Serve(l)
 }
 
+// startChildServer re-executes the test binary as a server process
+// (TestCrashChild) for the database file dbPath on sock.
+func startChildServer(t testing.TB, dbPath, sock string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "GVS_CRASH_DB="+dbPath, "GVS_CRASH_SOCK="+sock)
+	cmd.Stderr = os.Stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if sc.Text() == "ready" {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return cmd
+		}
+		if strings.HasPrefix(sc.Text(), "error") {
+			t.Fatalf("child: %s", sc.Text())
+		}
+	}
+	t.Fatal("child exited before serving")
+	return nil
+}
+
 func TestKill9LosesNoAcknowledgedCommit(t *testing.T) {
 	testenv.Short(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "conf.db")
 	sock := filepath.Join(dir, "db.sock")
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-		cmd.Env = append(os.Environ(), "GVS_CRASH_DB="+dbPath, "GVS_CRASH_SOCK="+sock)
-		cmd.Stderr = os.Stderr
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				go func() {
-					for sc.Scan() {
-					}
-				}()
-				return cmd
-			}
-			if strings.HasPrefix(sc.Text(), "error") {
-				t.Fatalf("child: %s", sc.Text())
-			}
-		}
-		t.Fatal("child exited before serving")
-		return nil
-	}
+	t.Setenv("GVS_CRASH_COMPACT", "1")
+	start := func() *exec.Cmd { return startChildServer(t, dbPath, sock) }
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	acked := -1 // highest transaction number acknowledged
 	total := 0
