@@ -1,10 +1,15 @@
 package afxdp
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -389,5 +394,116 @@ func TestQueues(t *testing.T) {
 		t.Fatalf("3 queues on a 2-queue veth: %v", err)
 	} else {
 		t.Logf("3 queues on a 2-queue veth: %v", err)
+	}
+}
+
+// TestHelperChild is not a test: it is the child process of the crash
+// tests, which opens a port and waits to be killed.
+func TestHelperChild(t *testing.T) {
+	nsName, dev := os.Getenv("GVS_AFXDP_CHILD_NS"), os.Getenv("GVS_AFXDP_CHILD_DEV")
+	if nsName == "" {
+		t.Skip("child process of the crash tests only")
+	}
+	forceNetlink = os.Getenv("GVS_AFXDP_CHILD_NETLINK") == "1"
+	p, err := tryOpenIn(&netns.NS{Name: nsName}, dev, small)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready", p.Mode())
+	time.Sleep(time.Minute)
+	os.Exit(2)
+}
+
+// startChild runs TestHelperChild with a port on dev and waits until it
+// has attached its program.
+func startChild(t *testing.T, l *lab, dev string, viaNetlink bool) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GVS_AFXDP_CHILD_NS="+l.ns.Name, "GVS_AFXDP_CHILD_DEV="+dev)
+	if viaNetlink {
+		cmd.Env = append(cmd.Env, "GVS_AFXDP_CHILD_NETLINK=1")
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	return cmd
+}
+
+// TestKill9LeavesNoProgram: a process that attached the program and is
+// killed with SIGKILL leaves nothing on the interface (the bpf link dies
+// with its last file descriptor), and a new port opens at once.
+func TestKill9LeavesNoProgram(t *testing.T) {
+	l := newLab(t)
+	cmd := startChild(t, l, l.a, false)
+	if m := l.xdpOn(t, l.a); m != "xdp" {
+		t.Fatalf("child's program not attached: ip link shows %q", m)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for l.xdpOn(t, l.a) != "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("XDP program still attached after kill -9:\n%s", l.ns.Run(t, "ip", "link", "show", "dev", l.a))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	x := openIn(t, l.ns, l.a, small)
+	y := openIn(t, l.ns, l.b, small)
+	f := frame(0xb, 0xa, 60, 3)
+	send(t, testPool(t, 8), x, f)
+	if got := recv(y, 0, 1, 3*time.Second); len(got) != 1 {
+		t.Fatal("no traffic after reopening")
+	}
+}
+
+// TestStaleNetlinkProgram: where the program had to be attached over
+// netlink (kernels without XDP links), a crash leaves it behind; the next
+// Open recognises it by name, removes it and attaches its own, and Close
+// leaves nothing.
+func TestStaleNetlinkProgram(t *testing.T) {
+	l := newLab(t)
+	cmd := startChild(t, l, l.a, true)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	time.Sleep(100 * time.Millisecond)
+	if m := l.xdpOn(t, l.a); m != "xdp" {
+		t.Fatalf("netlink-attached program should survive its process: ip link shows %q", m)
+	}
+	x, err := tryOpenIn(l.ns, l.a, small)
+	if err != nil {
+		t.Fatalf("Open over a stale program: %v", err)
+	}
+	y := openIn(t, l.ns, l.b, small)
+	f := frame(0xb, 0xa, 60, 4)
+	send(t, testPool(t, 8), y, f)
+	if got := recv(x, 0, 1, 3*time.Second); len(got) != 1 {
+		t.Fatal("no traffic through the new program")
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := l.xdpOn(t, l.a); m != "" {
+		t.Fatalf("after Close ip link shows %q", m)
+	}
+	// A live process's program (held by its bpf link) is never removed.
+	cmd = startChild(t, l, l.a, false)
+	if _, err := tryOpenIn(l.ns, l.a, small); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Open over a live process's program: %v, want ErrBusy", err)
 	}
 }
