@@ -135,8 +135,8 @@ func (d *device) dispatch(m proto.Message) (err error) {
 		}
 	}()
 	var reply []byte
-	if want := proto.FdsExpected(m.Request, m.Payload); want >= 0 && len(m.Fds) != want {
-		err = fmt.Errorf("%w: %v carries %d fds, want %d", proto.ErrBadFds, m.Request, len(m.Fds), want)
+	if !proto.FdsAllowed(m.Request, m.Payload, len(m.Fds)) {
+		err = fmt.Errorf("%w: %v carries %d fds, want %d", proto.ErrBadFds, m.Request, len(m.Fds), proto.FdsExpected(m.Request, m.Payload))
 	} else {
 		reply, err = d.handle(&m)
 	}

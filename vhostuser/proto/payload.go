@@ -292,6 +292,20 @@ func VringFd(r Request, p []byte) (index uint32, hasFd bool, err error) {
 	return uint32(v & VringIndexMask), v&VringNoFd == 0, nil
 }
 
+// FdsAllowed reports whether request r with payload p may carry n
+// descriptors. Malformed payloads are allowed any count here; their
+// decoder says what is wrong.
+func FdsAllowed(r Request, p []byte, n int) bool {
+	switch r {
+	case RemMemReg:
+		// QEMU up to 8.x passes the region's fd, later versions none
+		// (vhost-user.rst now says none); both are fine.
+		return n <= 1
+	}
+	want := FdsExpected(r, p)
+	return want < 0 || n == want
+}
+
 // FdsExpected is how many descriptors request r must carry given its
 // payload, or -1 when the payload is malformed (the decoder will say why).
 func FdsExpected(r Request, p []byte) int {

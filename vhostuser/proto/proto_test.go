@@ -131,6 +131,13 @@ func TestVringFd(t *testing.T) {
 	if n := FdsExpected(SetVringKick, EncodeU64(VringNoFd)); n != 0 {
 		t.Fatalf("FdsExpected(no fd) = %d", n)
 	}
+	rem := EncodeSingleRegion(MemRegion{Size: 4096})
+	if !FdsAllowed(RemMemReg, rem, 0) || !FdsAllowed(RemMemReg, rem, 1) || FdsAllowed(RemMemReg, rem, 2) {
+		t.Fatal("REM_MEM_REG takes 0 or 1 fd")
+	}
+	if FdsAllowed(SetVringCall, EncodeU64(1), 0) || !FdsAllowed(SetVringCall, EncodeU64(1|VringNoFd), 0) {
+		t.Fatal("SET_VRING_CALL fd rule")
+	}
 }
 
 func TestRequestString(t *testing.T) {
