@@ -9,6 +9,7 @@ import (
 	"gvswitch/control/unixctl/vlog"
 	"gvswitch/dataplane"
 	"gvswitch/dataplane/afpacket"
+	"gvswitch/dataplane/afxdp"
 	"gvswitch/dataplane/tap"
 	"gvswitch/vfio/ixgbe"
 	"gvswitch/vhostuser"
@@ -24,6 +25,22 @@ func registerPortTypes() {
 			return nil, err
 		}
 		p, err := afpacket.Open(c.Name, afpacket.Options{Pool: c.Pool, MTU: c.MTURequest})
+		if err != nil {
+			return nil, fmt.Errorf("could not open network device %s (%v)", c.Name, err)
+		}
+		return p, nil
+	})
+	// "afxdp": a kernel network device through AF_XDP sockets
+	// (options:xdp-mode, use-need-wakeup, n_rxq as in Open vSwitch).
+	reconcile.RegisterType("afxdp", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
+		if err := reconcile.CheckNetDevice(c.Name); err != nil {
+			return nil, err
+		}
+		opt := afxdp.Options{MTU: c.MTURequest, HugePages: c.Global["dpdk-socket-mem"] != ""}
+		if err := afxdp.ParseOptions(&opt, c.Options); err != nil {
+			return nil, err
+		}
+		p, err := afxdp.Open(c.Name, opt)
 		if err != nil {
 			return nil, fmt.Errorf("could not open network device %s (%v)", c.Name, err)
 		}
