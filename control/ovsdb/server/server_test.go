@@ -313,3 +313,30 @@ func TestRepliesDeliveredAfterHalfClose(t *testing.T) {
 		t.Errorf("got %q", all)
 	}
 }
+
+// TestMonitorConditionsAndSelect: "where" limits the rows (a row entering
+// or leaving the condition shows as insert or delete) and "select" the
+// kinds of change reported.
+func TestMonitorConditionsAndSelect(t *testing.T) {
+	srv, _ := newTestServer(t)
+	w, m := dialPipe(t, srv), dialPipe(t, srv)
+	w.call(`{"id":1,"method":"transact","params":["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{}},{"op":"insert","table":"QoS","row":{"type":"a"}}]}`)
+	got := normalizeUUIDs(m.call(`{"id":1,"method":"monitor_cond","params":["Open_vSwitch","c",{"QoS":[{"columns":["type"],"where":[["type","==","b"]]}]}]}`))
+	if got != `{"id":1,"result":{},"error":null}` {
+		t.Errorf("initial = %s", got)
+	}
+	m.call(`{"id":2,"method":"monitor_cond","params":["Open_vSwitch","s",{"Open_vSwitch":[{"columns":["next_cfg"],"select":{"initial":false,"modify":false}}]}]}`)
+	w.call(`{"id":2,"method":"transact","params":["Open_vSwitch",{"op":"update","table":"QoS","where":[],"row":{"type":"b"}},{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",1]]}]}`)
+	if got := normalizeUUIDs(m.recv()); got != `{"id":null,"method":"update2","params":["c",{"QoS":{"<uuid>":{"insert":{"type":"b"}}}}]}` {
+		t.Errorf("row entering the condition: %s", got)
+	}
+	w.call(`{"id":3,"method":"transact","params":["Open_vSwitch",{"op":"update","table":"QoS","where":[],"row":{"type":"c"}}]}`)
+	if got := normalizeUUIDs(m.recv()); got != `{"id":null,"method":"update2","params":["c",{"QoS":{"<uuid>":{"delete":null}}}]}` {
+		t.Errorf("row leaving the condition: %s", got)
+	}
+	// The next_cfg change was not reported (modify not selected): the
+	// next message is the reply to this echo.
+	if got := m.call(`{"id":4,"method":"echo","params":[]}`); got != `{"id":4,"result":[],"error":null}` {
+		t.Errorf("unexpected message %s", got)
+	}
+}
