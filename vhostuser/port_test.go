@@ -492,3 +492,60 @@ func TestIOMMU(t *testing.T) {
 		t.Errorf("features %s lack IOMMU_PLATFORM", st["features"])
 	}
 }
+
+// TestAddRemoveMemRegions: with CONFIGURE_MEM_SLOTS a front-end adds and
+// removes regions one by one (QEMU memory hot-plug); traffic carries on
+// through the rings in the region that stays, and a removed region is no
+// longer reachable.
+func TestAddRemoveMemRegions(t *testing.T) {
+	dir := t.TempDir()
+	pool := newPool(t)
+	var logs logBuf
+	g, peer := newGuest(t, dir, "a.sock"), newGuest(t, dir, "b.sock")
+	p, _ := vhostuser.NewClient("vhu0", g.path, vhostuser.Options{Pool: pool, Logger: logs.logger()})
+	defer p.Close()
+	pp, _ := vhostuser.NewClient("vhu1", peer.path, vhostuser.Options{Pool: pool})
+	defer pp.Close()
+	if err := g.Accept(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Setup(vhosttest.DefaultFeatures, vhosttest.DefaultProtocols|1<<proto.ProtoConfigureMemSlots, 1, 256, 2048, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	peer.setup(t, 1)
+	if slots, err := g.GetU64(proto.GetMaxMemSlots); err != nil || slots < 8 {
+		t.Fatalf("GET_MAX_MEM_SLOTS = %d, %v", slots, err)
+	}
+	stop := forward(p, pp)
+	defer stop()
+	exchange(t, g.Frontend, peer.Frontend, 0, 50, 64)
+
+	extra, err := vhosttest.NewMemory(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.GPABase = 1 << 32
+	reg := extra.Region()
+	if _, err := g.Call(proto.AddMemReg, proto.EncodeSingleRegion(reg), extra.Fd()); err != nil {
+		t.Fatalf("ADD_MEM_REG: %v", err)
+	}
+	exchange(t, peer.Frontend, g.Frontend, 0, 50, 1500)
+	// The same region twice overlaps: refused, and nothing changes.
+	if _, err := g.Call(proto.AddMemReg, proto.EncodeSingleRegion(reg), extra.Fd()); err == nil {
+		t.Error("overlapping ADD_MEM_REG accepted")
+	}
+	// QEMU 7.2 sends the region's fd with REM_MEM_REG.
+	if _, err := g.Call(proto.RemMemReg, proto.EncodeSingleRegion(reg), extra.Fd()); err != nil {
+		t.Fatalf("REM_MEM_REG: %v", err)
+	}
+	if _, err := g.Call(proto.RemMemReg, proto.EncodeSingleRegion(reg)); err == nil {
+		t.Error("removing a region twice accepted")
+	}
+	exchange(t, g.Frontend, peer.Frontend, 0, 50, 64)
+	// Removing the region that holds the rings stops the device.
+	if _, err := g.Call(proto.RemMemReg, proto.EncodeSingleRegion(g.Mem.Region())); err != nil {
+		t.Fatalf("REM_MEM_REG of the ring region: %v", err)
+	}
+	waitFor(t, "link down without ring memory", 5*time.Second, func() bool { return !p.Link() })
+}
