@@ -203,3 +203,11 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestDeepNestingIsRefused(t *testing.T) {
+	deep := `{"id":1,"method":"echo","params":` + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + `}`
+	c := NewConn(&rw{in: strings.NewReader(deep)})
+	if _, err := c.Read(); !errors.Is(err, ErrSyntax) {
+		t.Fatalf("Read = %v, want a syntax error", err)
+	}
+}
