@@ -14,7 +14,12 @@
 set -euo pipefail
 
 cache=${1:-${GVS_GUEST_CACHE:-/var/cache/gvswitch-test}}
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
+kpkg=$(kernel_pkg)
+if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq >&2 || true # a machine whose package lists were never fetched
+  kpkg=$(kernel_pkg)
+fi
 if [ -z "$kpkg" ]; then
   echo "build-image: cannot find the kernel package of linux-image-amd64 (apt-get update?)" >&2
   exit 1
