@@ -316,3 +316,42 @@ func FuzzServeConn(f *testing.F) {
 		}
 	})
 }
+
+// 200 clients at once, a third of them sending garbage or hanging up
+// mid-request: every well-behaved one gets its answer.
+func TestManyClients(t *testing.T) {
+	_, _, sock := startServer(t)
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			switch i % 3 {
+			case 0:
+				out, err := CallSocket(sock, "fdb/show", []string{"br0"}, 5*time.Second)
+				if err == nil && !strings.Contains(out, "VLAN") {
+					err = fmt.Errorf("wrong output %q", out)
+				}
+				errs <- err
+			case 1:
+				c, err := net.Dial("unix", sock)
+				if err == nil {
+					c.Write([]byte(`{"id":0,"method":"vers`)) // and hang up
+					c.Close()
+				}
+				errs <- nil
+			default:
+				c, err := net.Dial("unix", sock)
+				if err == nil {
+					c.Write([]byte(`}}}garbage`))
+					c.Close()
+				}
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
