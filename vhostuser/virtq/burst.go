@@ -202,10 +202,13 @@ func (q *Queue) writeFrame(frame []byte, avail uint16) (uint16, bool) {
 		d := readDesc(q.desc, head)
 		if d.flags == descWrite && int(d.len) >= q.hdrLen+len(frame) {
 			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
-				hdr := b[:q.hdrLen]
-				clear(hdr)
+				// A zero header (no offloads) with num_buffers 1; plain
+				// stores, not a clear() call, on this path.
+				binary.LittleEndian.PutUint64(b[0:8], 0)
 				if q.hdrLen == HdrLen {
-					hdr[10] = 1 // num_buffers
+					binary.LittleEndian.PutUint32(b[8:12], 1<<16)
+				} else {
+					binary.LittleEndian.PutUint16(b[8:10], 0)
 				}
 				n := q.hdrLen + copy(b[q.hdrLen:], frame)
 				q.putUsed(ui, head, uint32(n))
