@@ -604,7 +604,7 @@ func (d *Daemon) reconfigure() error {
 	if changed {
 		covReconfigure.Inc()
 	}
-	ops := d.statusOps(true)
+	ops := d.statusOps(false)
 	ovsSet := map[string]any{}
 	for k, v := range dpdkColumns(root) {
 		if fmt.Sprint(v) != datumText(root[k]) {
@@ -799,7 +799,10 @@ func (d *Daemon) assignOfport(f *iface, row ovsdb.Row) {
 }
 
 // statusOps returns updates for the Interface columns that differ from the
-// replica. withStats adds the statistics column.
+// replica. withStats adds the statistics column of every interface;
+// without it only interfaces that have never had statistics get theirs
+// (reconfigure must not write counters that move with traffic: each write
+// comes back as an update and would trigger another pass, forever).
 func (d *Daemon) statusOps(withStats bool) []op {
 	ids := make([]ovsdb.UUID, 0, len(d.ifaces))
 	for u := range d.ifaces {
@@ -825,7 +828,7 @@ func (d *Daemon) statusOps(withStats bool) []op {
 			set["error"] = emptySet
 		}
 		if f.dp != nil {
-			d.portStatus(f, row, set, withStats)
+			d.portStatus(f, row, set, withStats || row["statistics"].Len() == 0)
 		}
 		if len(set) > 0 {
 			ops = append(ops, updateOp("Interface", u, set))

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,4 +286,40 @@ func TestRetryFailedBondMember(t *testing.T) {
 		t.Errorf("m1 reopened (%d opens, closed %v) when m2 joined", ft.opens["m1"], ft.ports["m1"].closed)
 	}
 	ft.mu.Unlock()
+}
+
+// busyPort's counters move at every read, like a port carrying traffic.
+type busyPort struct {
+	fakePort
+	n atomic.Uint64
+}
+
+func (p *busyPort) Stats() dataplane.PortStats {
+	return dataplane.PortStats{RxPackets: p.n.Add(1)}
+}
+
+// Statistics that move with traffic are written periodically, never in a
+// loop of reconfigurations (each write comes back as a monitor update).
+func TestMovingStatisticsDoNotLoop(t *testing.T) {
+	db := e2e.StartOVSDBServer(t)
+	ft := registerFakes(t)
+	RegisterType("busy", func(c IfaceConfig) (dataplane.Port, error) {
+		return &busyPort{fakePort: fakePort{name: c.Name, mac: [6]byte{2, 0, 0, 0, 2, 1}, mu: &ft.mu}}, nil
+	})
+	t.Cleanup(func() { RegisterType("busy", nil) })
+	_, _, stop := startDaemon(t, db.Sock)
+	defer stop()
+	vsctlOK(t, db.Sock, "add-br", "br0", "--", "add-port", "br0", "b0", "--", "set", "Interface", "b0", "type=busy")
+	time.Sleep(300 * time.Millisecond)
+	before := covTxnSuccess.Total()
+	time.Sleep(time.Second)
+	if n := covTxnSuccess.Total() - before; n > 3 {
+		t.Errorf("%d reconfiguration transactions in 1 s with nothing configured", n)
+	}
+	// The periodic writer still updates them.
+	first := vsctlOK(t, db.Sock, "get", "Interface", "b0", "statistics:rx_packets")
+	time.Sleep(500 * time.Millisecond)
+	if again := vsctlOK(t, db.Sock, "get", "Interface", "b0", "statistics:rx_packets"); again == first {
+		t.Errorf("statistics not refreshed: %s then %s", first, again)
+	}
 }
