@@ -3,6 +3,7 @@
 // OVS IDL clients work against it unchanged.
 //
 // Methods: list_dbs, get_schema, transact, cancel, monitor (update),
+// monitor_cond_change,
 // monitor_cond (update2), monitor_cond_since (update3), monitor_cancel,
 // lock/steal/unlock (locked/stolen notifications), echo,
 // set_db_change_aware, get_server_id. A read-only _Server database

@@ -17,8 +17,9 @@ const zeroTxnID = "00000000-0000-0000-0000-000000000000"
 // monitor is one monitor of a session (RFC 7047 4.1.5; ovsdb-server(7)
 // monitor_cond and monitor_cond_since).
 type monitor struct {
-	id      json.RawMessage
-	version int // 1 update, 2 update2, 3 update3
+	id      json.RawMessage // changed only under the database lock
+	version int             // 1 update, 2 update2, 3 update3
+	db      *ovsdb.Database
 	tables  []*monTable
 	remove  func()
 }
@@ -46,7 +47,7 @@ func (ss *session) monitor(m *jsonrpc.Message) {
 		return
 	}
 	idJSON, _ := json.Marshal(p[1])
-	mon := &monitor{id: idJSON, version: version}
+	mon := &monitor{id: idJSON, version: version, db: db}
 	reqs, ok := p[2].(map[string]any)
 	if !ok {
 		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "monitor requests must be an object", m.Params))
@@ -84,19 +85,128 @@ func (ss *session) monitor(m *jsonrpc.Message) {
 		}
 		ss.reply(m.ID, result)
 	}, func(c *ovsdb.Commit) {
-		upd := mon.encodeCommit(c)
-		if upd == nil {
-			return
-		}
-		switch mon.version {
-		case 1:
-			ss.sendMsg(jsonrpc.NewNotification("update", []json.RawMessage{mon.id, upd}))
-		case 2:
-			ss.sendMsg(jsonrpc.NewNotification("update2", []json.RawMessage{mon.id, upd}))
-		default:
-			ss.sendMsg(jsonrpc.NewNotification("update3", []json.RawMessage{mon.id, json.RawMessage(`"` + zeroTxnID + `"`), upd}))
+		if upd := mon.encodeCommit(c); upd != nil {
+			ss.sendUpdate(mon, upd)
 		}
 	})
+}
+
+// sendUpdate queues an update notification in the monitor's flavour.
+func (ss *session) sendUpdate(mon *monitor, upd json.RawMessage) {
+	switch mon.version {
+	case 1:
+		ss.sendMsg(jsonrpc.NewNotification("update", []json.RawMessage{mon.id, upd}))
+	case 2:
+		ss.sendMsg(jsonrpc.NewNotification("update2", []json.RawMessage{mon.id, upd}))
+	default:
+		ss.sendMsg(jsonrpc.NewNotification("update3", []json.RawMessage{mon.id, json.RawMessage(`"` + zeroTxnID + `"`), upd}))
+	}
+}
+
+// monitorCondChange handles monitor_cond_change (ovsdb-server(7)): params
+// [monitor id, new monitor id, {table: [{"where": ...}]}]. The rows that
+// enter or leave the new conditions are sent as one update, then the
+// reply, as ovsdb-server does.
+func (ss *session) monitorCondChange(m *jsonrpc.Message) {
+	p, ok := params(m)
+	if !ok || len(p) != 3 {
+		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "invalid parameters", m.Params))
+		return
+	}
+	oldKey := compact(mustJSON(p[0]))
+	newID := mustJSON(p[1])
+	newKey := compact(newID)
+	ss.mu.Lock()
+	mon := ss.monitors[oldKey]
+	dup := newKey != oldKey && ss.monitors[newKey] != nil
+	ss.mu.Unlock()
+	if mon == nil || mon.version < 2 {
+		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "unknown monitor session", mustJSON(p[0])))
+		return
+	}
+	if dup {
+		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "duplicate monitor ID", newID))
+		return
+	}
+	reqs, ok := p[2].(map[string]any)
+	if !ok {
+		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "monitor-cond-change-requests must be object", nil))
+		return
+	}
+	conds := map[*monTable]*ovsdb.Condition{}
+	for name, rv := range reqs {
+		var mt *monTable
+		for _, t := range mon.tables {
+			if t.ts.Name == name {
+				mt = t
+			}
+		}
+		if mt == nil {
+			ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, fmt.Sprintf("no table named %s in monitor session", name), nil))
+			return
+		}
+		list, ok := rv.([]any)
+		if !ok {
+			ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, fmt.Sprintf("table %s no monitor-cond-change JSON array", name), nil))
+			return
+		}
+		for _, r := range list {
+			req, _ := r.(map[string]any)
+			if _, has := req["columns"]; has {
+				ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, "changing columns is unsupported", mustJSON(r)))
+				return
+			}
+			var cond *ovsdb.Condition
+			if wv, has := req["where"]; has {
+				c, err := mon.db.ParseCondition(name, wv)
+				if err != nil {
+					ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, err.Error(), mustJSON(wv)))
+					return
+				}
+				cond = c
+			}
+			conds[mt] = cond
+		}
+	}
+	ss.mu.Lock()
+	delete(ss.monitors, oldKey)
+	ss.monitors[newKey] = mon
+	ss.mu.Unlock()
+	mon.db.Read(func(v ovsdb.View) {
+		mon.id = newID
+		var changes []ovsdb.RowChange
+		for mt, cond := range conds {
+			v.Rows(mt.ts.Name, func(u ovsdb.UUID, fields []ovsdb.Datum) {
+				was, is := mt.where.Match(u, fields), cond.Match(u, fields)
+				switch {
+				case is && !was:
+					changes = append(changes, ovsdb.RowChange{Table: mt.ts, UUID: u, New: fields})
+				case was && !is:
+					changes = append(changes, ovsdb.RowChange{Table: mt.ts, UUID: u, Old: fields})
+				}
+			})
+			mt.where = cond
+		}
+		// Encode against "match everything" so that the entering rows
+		// show as inserts and the leaving ones as deletes.
+		saved := map[*monTable]*ovsdb.Condition{}
+		for mt := range conds {
+			saved[mt], mt.where = mt.where, nil
+		}
+		upd := mon.encodeCommit(&ovsdb.Commit{Changes: changes})
+		for mt, c := range saved {
+			mt.where = c
+		}
+		if upd != nil {
+			ss.sendUpdate(mon, upd)
+		}
+		ss.reply(m.ID, json.RawMessage("{}"))
+	})
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 func parseMonitorRequest(db *ovsdb.Database, name string, v any, version int) (*monTable, json.RawMessage) {

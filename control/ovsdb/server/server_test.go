@@ -340,3 +340,34 @@ func TestMonitorConditionsAndSelect(t *testing.T) {
 		t.Errorf("unexpected message %s", got)
 	}
 }
+
+func TestMonitorCondChange(t *testing.T) {
+	srv, _ := newTestServer(t)
+	w, m := dialPipe(t, srv), dialPipe(t, srv)
+	w.call(`{"id":1,"method":"transact","params":["Open_vSwitch",{"op":"insert","table":"QoS","row":{"type":"a"}},{"op":"insert","table":"QoS","row":{"type":"b"}}]}`)
+	got := normalizeUUIDs(m.call(`{"id":1,"method":"monitor_cond_since","params":["Open_vSwitch","c",{"QoS":[{"columns":["type"],"where":[["type","==","a"]]}]},"00000000-0000-0000-0000-000000000000"]}`))
+	if got != `{"id":1,"result":[false,"<uuid>",{"QoS":{"<uuid>":{"initial":{"type":"a"}}}}],"error":null}` {
+		t.Fatalf("initial = %s", got)
+	}
+	// Switch the condition to type b, under a new monitor id: "a" leaves,
+	// "b" enters, in one update3 carrying the new id, then the reply.
+	m.send(`{"id":2,"method":"monitor_cond_change","params":["c","c2",{"QoS":[{"where":[["type","==","b"]]}]}]}`)
+	upd := m.recv()
+	if !strings.HasPrefix(upd, `{"id":null,"method":"update3","params":["c2",`) || strings.Count(upd, `"delete":null`) != 1 || !strings.Contains(upd, `{"insert":{"type":"b"}}`) {
+		t.Errorf("update = %s", upd)
+	}
+	if got := m.recv(); got != `{"id":2,"result":{},"error":null}` {
+		t.Errorf("reply = %s", got)
+	}
+	// Later changes follow the new condition and id.
+	w.call(`{"id":2,"method":"transact","params":["Open_vSwitch",{"op":"insert","table":"QoS","row":{"type":"a"}},{"op":"insert","table":"QoS","row":{"type":"b"}}]}`)
+	if got := normalizeUUIDs(m.recv()); got != `{"id":null,"method":"update3","params":["c2","<uuid>",{"QoS":{"<uuid>":{"insert":{"type":"b"}}}}]}` {
+		t.Errorf("after change: %s", got)
+	}
+	if got := m.call(`{"id":3,"method":"monitor_cond_change","params":["nosuch","x",{}]}`); !strings.Contains(got, "unknown monitor session") {
+		t.Errorf("unknown monitor: %s", got)
+	}
+	if got := m.call(`{"id":4,"method":"monitor_cancel","params":["c2"]}`); got != `{"id":4,"result":{},"error":null}` {
+		t.Errorf("cancel new id: %s", got)
+	}
+}

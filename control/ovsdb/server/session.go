@@ -198,6 +198,8 @@ func (ss *session) dispatch(m *jsonrpc.Message) {
 		ss.cancelRequest(m)
 	case "monitor", "monitor_cond", "monitor_cond_since":
 		ss.monitor(m)
+	case "monitor_cond_change":
+		ss.monitorCondChange(m)
 	case "monitor_cancel":
 		ss.monitorCancel(m)
 	case "lock", "steal", "unlock":
