@@ -3,9 +3,8 @@
 // OVS IDL clients work against it unchanged.
 //
 // Methods: list_dbs, get_schema, transact, cancel, monitor (update),
-// monitor_cond_change,
-// monitor_cond (update2), monitor_cond_since (update3), monitor_cancel,
-// lock/steal/unlock (locked/stolen notifications), echo,
+// monitor_cond (update2), monitor_cond_since (update3),
+// monitor_cond_change, monitor_cancel, lock/steal/unlock (locked/stolen notifications), echo,
 // set_db_change_aware, get_server_id. A read-only _Server database
 // describes the served databases (its Database table holds each one's
 // schema as a JSON string), as ovs-vsctl expects.
