@@ -47,14 +47,21 @@ func TestOpenMissingDevice(t *testing.T) {
 	}
 }
 
+// quietNS is a namespace whose interfaces send no IPv6 chatter (router
+// solicitations, MLD) that tests would have to skip.
+func quietNS(t testing.TB, prefix string) *netns.NS {
+	t.Helper()
+	ns := netns.New(t, prefix)
+	ns.Run(t, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	return ns
+}
+
 // vethPair makes a namespace with a veth pair x <-> y and opens both ends.
 func vethPair(t testing.TB, pool *dataplane.Pool) (x, y *Port) {
 	t.Helper()
-	ns := netns.New(t, "afp")
+	ns := quietNS(t, "afp")
 	a, b := netns.Name("afx"), netns.Name("afy")
 	netns.Veth(t, a, ns, b, ns)
-	// No IPv6 chatter (router solicitations) in the way.
-	ns.Run(t, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
 	return openIn(t, ns, a, Options{Pool: pool}), openIn(t, ns, b, Options{Pool: pool})
 }
 
@@ -239,7 +246,7 @@ func TestRefusedFrameDoesNotStallTx(t *testing.T) {
 func TestInterfaceRemoved(t *testing.T) {
 	testenv.NeedRoot(t)
 	pool := testPool(t, 1024)
-	ns := netns.New(t, "afr")
+	ns := quietNS(t, "afr")
 	a, b := netns.Name("afr"), netns.Name("afs")
 	netns.Veth(t, a, ns, b, ns)
 	x := openIn(t, ns, a, Options{Pool: pool})
