@@ -366,9 +366,9 @@ func TestTimeoutMatchesOVSVsctl(t *testing.T) {
 	want, got := clients(t)
 	steps := []vsctltest.Step{
 		s("--no-wait", "init"),
-		s("--timeout=1", "add-br", "br0"),
+		s("--timeout=3", "add-br", "br0"),
 		s("list-br"),
-		s("--timeout=1", "list-br"),
+		s("--timeout=10", "list-br"),
 	}
 	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
 }

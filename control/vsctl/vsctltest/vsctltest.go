@@ -288,6 +288,9 @@ func FakeSwitch(t testing.TB, ovsVsctl string, s *Server) {
 		out, _ := exec.Command(ovsVsctl, append([]string{"--db=" + s.DB(), "--no-wait"}, args...)...).Output()
 		return strings.TrimSpace(string(out))
 	}
+	// Reads use --dry-run: any ovs-vsctl run on an empty database would
+	// otherwise create the Open_vSwitch row behind the test's back.
+	read := func(args ...string) string { return run(append([]string{"--dry-run"}, args...)...) }
 	go func() {
 		defer close(done)
 		for {
@@ -296,12 +299,12 @@ func FakeSwitch(t testing.TB, ovsVsctl string, s *Server) {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			cfg := strings.Fields(run("--if-exists", "get", "Open_vSwitch", ".", "next_cfg", "cur_cfg"))
+			cfg := strings.Fields(read("--if-exists", "get", "Open_vSwitch", ".", "next_cfg", "cur_cfg"))
 			if len(cfg) != 2 || cfg[0] == cfg[1] {
 				continue
 			}
 			args := []string{}
-			for _, line := range strings.Split(run("--bare", "--columns=_uuid,name", "find", "Interface", "ofport=[]"), "\n\n") {
+			for _, line := range strings.Split(read("--bare", "--columns=_uuid,name", "find", "Interface", "ofport=[]"), "\n\n") {
 				f := strings.Fields(line)
 				if len(f) != 2 {
 					continue
