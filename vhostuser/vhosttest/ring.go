@@ -31,6 +31,7 @@ type Ring struct {
 	lastUsed uint16
 	free     []uint16
 	chainLen map[uint16]int
+	bs       *burstState // burst data path (burst.go), made on first use
 }
 
 // NewRing lays out a ring of size entries with buffers of bufSize bytes.
