@@ -380,6 +380,9 @@ func (b *bridgeDatapath) registerCommands(s *unixctl.Server) error {
 		{"fdb/show", "bridge", 1, 1, b.fdbShow},
 		{"fdb/flush", "[bridge]", 0, 1, b.fdbFlush},
 		{"fdb/stats-show", "bridge", 1, 1, b.fdbStats},
+		{"fdb/stats-clear", "[bridge]", 0, 1, b.fdbStatsClear},
+		{"fdb/add", "bridge port vlan mac", 4, 4, b.fdbAdd},
+		{"fdb/del", "bridge vlan mac", 3, 3, b.fdbDel},
 		{"dpif-netdev/pmd-stats-show", "[-pmd core] [dp]", 0, 3, b.pmdStats},
 		{"dpif-netdev/pmd-stats-clear", "[-pmd core] [dp]", 0, 3, b.pmdStatsClear},
 		{"dpif-netdev/pmd-rxq-show", "[-pmd core] [-secs secs] [dp]", 0, 5, b.pmdRxqs},
@@ -441,6 +444,68 @@ func (b *bridgeDatapath) fdbFlush(args []string) (string, error) {
 		br.FDB().Flush()
 	}
 	return "table successfully flushed\n", nil
+}
+
+func (b *bridgeDatapath) fdbStatsClear(args []string) (string, error) {
+	if len(args) == 1 {
+		return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+			br.FDB().ClearStats()
+			return "statistics successfully cleared\n", nil
+		})
+	}
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	for _, br := range b.bridges {
+		br.FDB().ClearStats()
+	}
+	return "statistics successfully cleared\n", nil
+}
+
+// parseVLANMAC reads fdb/add and fdb/del's VLAN and MAC arguments.
+func parseVLANMAC(vlan, mac string) (uint16, [6]byte, error) {
+	v, err := strconv.Atoi(vlan)
+	if err != nil || v < 0 || v > 4095 {
+		return 0, [6]byte{}, unixctlError("invalid vlan")
+	}
+	m, ok := parseMAC(mac)
+	if !ok {
+		return 0, [6]byte{}, unixctlError("invalid mac")
+	}
+	return uint16(v), m, nil
+}
+
+// fdbAdd is fdb/add BRIDGE PORT VLAN MAC: a static MAC entry, never aged
+// or moved (Open vSwitch 2.17+).
+func (b *bridgeDatapath) fdbAdd(args []string) (string, error) {
+	vlan, mac, err := parseVLANMAC(args[2], args[3])
+	if err != nil {
+		return "", err
+	}
+	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+		for _, p := range b.d.ports {
+			if p.bridge == args[0] && p.name == args[1] && p.attached {
+				if err := br.FDB().AddStatic(vlan, mac, p.no, br.Now()); err != nil {
+					return "", unixctlError("could not add static mac entry")
+				}
+				return "", nil
+			}
+		}
+		return "", unixctlError("no such port")
+	})
+}
+
+// fdbDel is fdb/del BRIDGE VLAN MAC: removes a static entry.
+func (b *bridgeDatapath) fdbDel(args []string) (string, error) {
+	vlan, mac, err := parseVLANMAC(args[1], args[2])
+	if err != nil {
+		return "", err
+	}
+	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+		if !br.FDB().DelStatic(vlan, mac) {
+			return "", unixctlError("could not find static mac entry")
+		}
+		return "", nil
+	})
 }
 
 // checkDP refuses a datapath name other than ours, as dpif-netdev does.

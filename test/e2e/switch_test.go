@@ -70,6 +70,22 @@ func TestAccessPortsForward(t *testing.T) {
 			t.Errorf("dpif/show lacks %q:\n%s", want, dpif)
 		}
 	}
+	// Static entries (fdb/add, fdb/del).
+	if r := d.Appctl(t, "fdb/add", "br0", "p3", "301", "02:00:00:00:33:33"); r.Code != 0 {
+		t.Errorf("fdb/add: %v", r)
+	}
+	if got := d.Appctl(t, "fdb/show", "br0").Stdout; !strings.Contains(got, "    3   301  02:00:00:00:33:33  static\n") {
+		t.Errorf("fdb/show after fdb/add:\n%s", got)
+	}
+	if r := d.Appctl(t, "fdb/add", "br0", "nosuch", "301", "02:00:00:00:33:33"); r.Code != 2 || !strings.HasPrefix(r.Stderr, "no such port\n") {
+		t.Errorf("fdb/add to a missing port: %v", r)
+	}
+	if r := d.Appctl(t, "fdb/del", "br0", "301", "02:00:00:00:33:33"); r.Code != 0 {
+		t.Errorf("fdb/del: %v", r)
+	}
+	if got := d.Appctl(t, "fdb/show", "br0").Stdout; strings.Contains(got, "02:00:00:00:33:33") {
+		t.Errorf("fdb/show after fdb/del:\n%s", got)
+	}
 	if r := d.Appctl(t, "fdb/show", "nosuch"); r.Code != 2 || !strings.HasPrefix(r.Stderr, "no such bridge\n") {
 		t.Errorf("fdb/show nosuch: %v", r)
 	}
