@@ -840,6 +840,32 @@ func (d *Daemon) statusOps(withStats bool) []op {
 	return append(ops, d.bridgeStatusOps()...)
 }
 
+// unsupportedKey is the Bridge status key that lists configured features
+// gvswitch does not implement.
+const unsupportedKey = "gvswitch-unsupported"
+
+// unsupportedBridgeFeatures names what is configured on a bridge (or its
+// ports) that gvswitch does not do, "" when nothing.
+func unsupportedBridgeFeatures(row ovsdb.Row, db replica) string {
+	var out []string
+	for _, c := range []string{"stp_enable", "rstp_enable", "mcast_snooping_enable"} {
+		if boolean(row[c]) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range []string{"mirrors", "netflow", "sflow", "ipfix", "auto_attach"} {
+		if row[c].Len() > 0 {
+			out = append(out, c)
+		}
+	}
+	for _, pu := range row["ports"].UUIDs() {
+		if p := db["Port"][pu]; p != nil && p["qos"].Len() > 0 {
+			out = append(out, "qos (port "+str(p["name"])+")")
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // bridgeStatusOps writes Bridge datapath_id (other_config:datapath-id, else
 // "0000" and the local port's MAC) and datapath_version, as
 // ovs-vswitchd does.
@@ -862,6 +888,19 @@ func (d *Daemon) bridgeStatusOps() []op {
 		set := map[string]any{}
 		if dpid != "" && str(row["datapath_id"]) != dpid {
 			set["datapath_id"] = dpid
+		}
+		// Features gvswitch does not have are refused where the user
+		// looks (Bridge status) and in the log, never silently dropped.
+		st := row["status"].StringMap()
+		want := unsupportedBridgeFeatures(row, d.db)
+		if st[unsupportedKey] != want {
+			if want == "" {
+				delete(st, unsupportedKey)
+			} else {
+				st[unsupportedKey] = want
+				log.Err("bridge %s: gvswitch does not support %s; ignored", b.name, want)
+			}
+			set["status"] = mapOf(st)
 		}
 		if str(row["datapath_version"]) != "<built-in>" {
 			set["datapath_version"] = "<built-in>"

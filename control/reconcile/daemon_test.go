@@ -138,6 +138,17 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 		t.Errorf("missing device: %v", r)
 	}
 
+	// Features we do not have are refused in Bridge status.
+	vsctlOK(t, db.Sock, "set", "Bridge", "br0", "stp_enable=true")
+	deadline := time.Now().Add(3 * time.Second)
+	for vsctlOK(t, db.Sock, "get", "Bridge", "br0", "status") != `{gvswitch-unsupported=stp_enable}` {
+		if time.Now().After(deadline) {
+			t.Fatalf("stp_enable not refused: %s", vsctlOK(t, db.Sock, "get", "Bridge", "br0", "status"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	vsctlOK(t, db.Sock, "set", "Bridge", "br0", "stp_enable=false")
+
 	// A datapath type we do not have: the bridge's interfaces say so;
 	// switching to netdev recreates the bridge.
 	r = e2e.Vsctl(t, db.Sock, "--timeout=5", "add-br", "br9", "--", "set", "Bridge", "br9", "datapath_type=dummy")
@@ -171,7 +182,7 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 	}
 
 	// Statistics appear within a few intervals.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline = time.Now().Add(3 * time.Second)
 	for {
 		s := vsctlOK(t, db.Sock, "get", "Interface", "p2", "statistics")
 		if strings.Contains(s, "rx_packets=7,") {
