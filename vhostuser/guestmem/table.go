@@ -231,6 +231,22 @@ func (t *Table) GPA(addr, n uint64) []byte {
 	return nil
 }
 
+// GPAPrefix returns the bytes from guest physical address addr up to
+// addr+n or to the end of the region that holds addr, whichever comes
+// first; nil when no region holds addr. A buffer that is contiguous in
+// guest memory but spans two regions is read piece by piece with it.
+func (t *Table) GPAPrefix(addr, n uint64) []byte {
+	for i := range t.regs {
+		r := &t.regs[i]
+		off := addr - r.gpa
+		if addr >= r.gpa && off < r.size {
+			m := min(n, r.size-off)
+			return r.mem[off : off+m : off+m]
+		}
+	}
+	return nil
+}
+
 // UVA returns the n bytes at front-end virtual address addr, or nil.
 func (t *Table) UVA(addr, n uint64) []byte {
 	for i := range t.regs {

@@ -315,6 +315,11 @@ type chain struct {
 	seen     int    // descriptors walked in this table
 	done     bool
 	indirect bool
+	// The rest of a descriptor whose buffer crosses from one memory
+	// region into the next, returned by the following call.
+	restAddr  uint64
+	restLen   uint32
+	restWrite bool
 }
 
 func (q *Queue) startChain(c *chain, head uint16) {
@@ -326,6 +331,9 @@ func (q *Queue) startChain(c *chain, head uint16) {
 // on a violation (then the queue is broken).
 func (c *chain) next(perm uint8) (b []byte, write, ok bool) {
 	q := c.q
+	if c.restLen > 0 {
+		return c.piece(c.restAddr, c.restLen, c.restWrite)
+	}
 	if c.done {
 		return nil, false, false
 	}
@@ -377,9 +385,26 @@ func (c *chain) next(perm uint8) (b []byte, write, ok bool) {
 	if b == nil && q.missed {
 		return nil, false, false
 	}
+	if b == nil && q.iotlb == nil {
+		return c.piece(d.addr, d.len, d.flags&descWrite != 0)
+	}
 	if b == nil {
 		q.fail("descriptor %#x+%d outside guest memory", d.addr, d.len)
 		return nil, false, false
 	}
 	return b, d.flags&descWrite != 0, true
+}
+
+// piece returns the part of [addr, addr+n) inside the region that holds
+// addr and keeps the rest for the next call: a buffer may be contiguous
+// in guest memory across two regions (memory hot-plug). An address in no
+// region is a violation.
+func (c *chain) piece(addr uint64, n uint32, write bool) ([]byte, bool, bool) {
+	b := c.q.mem.GPAPrefix(addr, uint64(n))
+	if b == nil || addr+uint64(n) < addr {
+		c.q.fail("descriptor %#x+%d outside guest memory", addr, n)
+		return nil, false, false
+	}
+	c.restAddr, c.restLen, c.restWrite = addr+uint64(len(b)), n-uint32(len(b)), write
+	return b, write, true
 }
