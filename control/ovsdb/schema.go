@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed vswitch.ovsschema
@@ -122,6 +123,9 @@ type Schema struct {
 	Tables  map[string]*TableSchema
 	// Raw is the schema text it was parsed from.
 	Raw json.RawMessage
+
+	compactOnce sync.Once
+	compact     string
 }
 
 // Table returns the named table, or nil.
@@ -140,11 +144,15 @@ func (s *Schema) TableNames() []string {
 // Compact returns the schema as a compact JSON text (what the _Server
 // database's "schema" column holds).
 func (s *Schema) Compact() string {
-	var b bytes.Buffer
-	if err := json.Compact(&b, s.Raw); err != nil {
-		return string(s.Raw)
-	}
-	return b.String()
+	s.compactOnce.Do(func() {
+		var b bytes.Buffer
+		if err := json.Compact(&b, s.Raw); err != nil {
+			s.compact = string(s.Raw)
+			return
+		}
+		s.compact = b.String()
+	})
+	return s.compact
 }
 
 // ParseSchema parses an .ovsschema text. Errors are *Error with tag

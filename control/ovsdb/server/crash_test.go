@@ -20,10 +20,10 @@ import (
 
 // TestCrashChild is the child process of TestKill9LosesNoAcknowledgedCommit
 // and of the benchmarks: it serves the database file named by GVS_CRASH_DB
-// on GVS_CRASH_SOCK.
+// (or, with GVS_CRASH_MEMORY set, an in-memory database) on GVS_CRASH_SOCK.
 func TestCrashChild(t *testing.T) {
 	dbPath := os.Getenv("GVS_CRASH_DB")
-	if dbPath == "" {
+	if os.Getenv("GVS_CRASH_SOCK") == "" {
 		t.Skip("child process of TestKill9LosesNoAcknowledgedCommit")
 	}
 	s, _ := ovsdb.ParseSchema(ovsdb.VSwitchSchema())
@@ -32,11 +32,17 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv("GVS_CRASH_COMPACT") != "" {
 		compact = 150
 	}
-	db, _, err := ovsdb.OpenFile(dbPath, s, &ovsdb.FileOptions{CompactRecords: compact, CompactFactor: 2,
-		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
+	var db *ovsdb.Database
+	if os.Getenv("GVS_CRASH_MEMORY") != "" {
+		db = ovsdb.NewDatabase(s) // benchmark: no journal, no fsync
+	} else {
+		var err error
+		db, _, err = ovsdb.OpenFile(dbPath, s, &ovsdb.FileOptions{CompactRecords: compact, CompactFactor: 2,
+			Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
 	}
 	if err := db.Check(); err != nil {
 		fmt.Println("error", err)
@@ -53,10 +59,10 @@ func TestCrashChild(t *testing.T) {
 
 // startChildServer re-executes the test binary as a server process
 // (TestCrashChild) for the database file dbPath on sock.
-func startChildServer(t testing.TB, dbPath, sock string) *exec.Cmd {
+func startChildServer(t testing.TB, dbPath, sock string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "GVS_CRASH_DB="+dbPath, "GVS_CRASH_SOCK="+sock)
+	cmd.Env = append(append(os.Environ(), "GVS_CRASH_DB="+dbPath, "GVS_CRASH_SOCK="+sock), env...)
 	cmd.Stderr = os.Stderr
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

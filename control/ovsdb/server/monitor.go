@@ -32,11 +32,10 @@ type monTable struct {
 }
 
 func (ss *session) monitor(m *jsonrpc.Message) {
-	db := ss.lookupDB(m)
+	db, p := ss.lookupDB(m)
 	if db == nil {
 		return
 	}
-	p, _ := params(m)
 	version := map[string]int{"monitor": 1, "monitor_cond": 2, "monitor_cond_since": 3}[m.Method]
 	want := 3
 	if version == 3 {

@@ -187,7 +187,7 @@ func (ss *session) dispatch(m *jsonrpc.Message) {
 	case "set_db_change_aware":
 		ss.reply(m.ID, json.RawMessage("{}"))
 	case "get_schema":
-		db := ss.lookupDB(m)
+		db, _ := ss.lookupDB(m)
 		if db == nil {
 			return
 		}
@@ -209,35 +209,35 @@ func (ss *session) dispatch(m *jsonrpc.Message) {
 	}
 }
 
-// lookupDB returns the database named by params[0], or replies with the
-// error ovsdb-server sends and returns nil.
-func (ss *session) lookupDB(m *jsonrpc.Message) *ovsdb.Database {
+// lookupDB decodes the params (once) and returns them with the database
+// named by params[0], or replies with the error ovsdb-server sends and
+// returns nil.
+func (ss *session) lookupDB(m *jsonrpc.Message) (*ovsdb.Database, []any) {
 	p, ok := params(m)
 	if !ok || len(p) == 0 {
 		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, fmt.Sprintf("%s request: database name expected as first parameter", m.Method), m.Params))
-		return nil
+		return nil, nil
 	}
 	name, ok := p[0].(string)
 	if !ok {
 		ss.replyError(m.ID, rpcError(ovsdb.TagSyntax, fmt.Sprintf("%s request: database name expected as first parameter", m.Method), m.Params))
-		return nil
+		return nil, nil
 	}
 	db := ss.s.db(name)
 	if db == nil {
 		ss.replyError(m.ID, rpcError(ovsdb.TagUnknownDatabase, fmt.Sprintf("%s request specifies unknown database %s", m.Method, name), m.Params))
-		return nil
+		return nil, nil
 	}
-	return db
+	return db, p
 }
 
 func (ss *session) holdsLock(name string) bool { return ss.s.locks.owns(ss, name) }
 
 func (ss *session) transact(m *jsonrpc.Message) {
-	db := ss.lookupDB(m)
+	db, p := ss.lookupDB(m)
 	if db == nil {
 		return
 	}
-	p, _ := params(m)
 	ops := p[1:]
 	if db == ss.s.serverDB {
 		for i, op := range ops {
