@@ -397,12 +397,12 @@ func TestQueues(t *testing.T) {
 	}
 }
 
-// TestHelperChild is not a test: it is the child process of the crash
-// tests, which opens a port and waits to be killed.
-func TestHelperChild(t *testing.T) {
+// TestMain makes the test binary the child process of the crash tests
+// when GVS_AFXDP_CHILD_NS is set: it opens a port and waits to be killed.
+func TestMain(m *testing.M) {
 	nsName, dev := os.Getenv("GVS_AFXDP_CHILD_NS"), os.Getenv("GVS_AFXDP_CHILD_DEV")
 	if nsName == "" {
-		t.Skip("child process of the crash tests only")
+		os.Exit(m.Run())
 	}
 	forceNetlink = os.Getenv("GVS_AFXDP_CHILD_NETLINK") == "1"
 	p, err := tryOpenIn(&netns.NS{Name: nsName}, dev, small)
@@ -415,11 +415,11 @@ func TestHelperChild(t *testing.T) {
 	os.Exit(2)
 }
 
-// startChild runs TestHelperChild with a port on dev and waits until it
-// has attached its program.
+// startChild re-executes the test binary as a child with a port on dev
+// and waits until it has attached its program.
 func startChild(t *testing.T, l *lab, dev string, viaNetlink bool) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "GVS_AFXDP_CHILD_NS="+l.ns.Name, "GVS_AFXDP_CHILD_DEV="+dev)
 	if viaNetlink {
 		cmd.Env = append(cmd.Env, "GVS_AFXDP_CHILD_NETLINK=1")

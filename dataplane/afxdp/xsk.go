@@ -58,6 +58,11 @@ func mmapRing(fd int, pgoff int64, off unix.XDPRingOffset, size uint32, descSize
 	if err != nil {
 		return nil, err
 	}
+	return newRing(mem, off, size, descSize), nil
+}
+
+// newRing lays a ring over mem at the kernel's offsets.
+func newRing(mem []byte, off unix.XDPRingOffset, size uint32, descSize uintptr) *ring {
 	r := &ring{
 		mem:      mem,
 		producer: (*uint32)(unsafe.Pointer(&mem[off.Producer])),
@@ -71,7 +76,7 @@ func mmapRing(fd int, pgoff int64, off unix.XDPRingOffset, size uint32, descSize
 	} else {
 		r.descs = unsafe.Slice((*unix.XDPDesc)(unsafe.Pointer(&mem[off.Desc])), size)
 	}
-	return r, nil
+	return r
 }
 
 func (r *ring) unmap() {
@@ -141,6 +146,47 @@ func newXSK(name string, q, frames, ringSize int, huge bool) (*xsk, error) {
 }
 
 func (x *xsk) setup(name string, q, frames, ringSize int, huge bool) error {
+	if err := x.newUMEM(name, q, frames, huge); err != nil {
+		return err
+	}
+	// af_xdp.rst "XDP_UMEM_REG setsockopt": the UMEM is the whole pool,
+	// in aligned chunks of FrameSize bytes, no extra headroom.
+	reg := unix.XDPUmemReg{Addr: uint64(x.base), Len: uint64(frames * FrameSize), Size: FrameSize}
+	if err := setsockopt(x.fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
+		return fmt.Errorf("XDP_UMEM_REG: %w", err)
+	}
+	for _, o := range []int{unix.XDP_UMEM_FILL_RING, unix.XDP_UMEM_COMPLETION_RING, unix.XDP_RX_RING, unix.XDP_TX_RING} {
+		if err := unix.SetsockoptInt(x.fd, unix.SOL_XDP, o, ringSize); err != nil {
+			return fmt.Errorf("ring size %d (option %d): %w", ringSize, o, err)
+		}
+	}
+	var off unix.XDPMmapOffsets
+	sz := uint32(unsafe.Sizeof(off))
+	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(x.fd), unix.SOL_XDP, unix.XDP_MMAP_OFFSETS,
+		uintptr(unsafe.Pointer(&off)), uintptr(unsafe.Pointer(&sz)), 0); e != 0 {
+		return fmt.Errorf("XDP_MMAP_OFFSETS: %w", e)
+	}
+	rs := uint32(ringSize)
+	var err error
+	if x.fill, err = mmapRing(x.fd, unix.XDP_UMEM_PGOFF_FILL_RING, off.Fr, rs, 8); err != nil {
+		return fmt.Errorf("mmap fill ring: %w", err)
+	}
+	if x.comp, err = mmapRing(x.fd, unix.XDP_UMEM_PGOFF_COMPLETION_RING, off.Cr, rs, 8); err != nil {
+		return fmt.Errorf("mmap completion ring: %w", err)
+	}
+	if x.rx, err = mmapRing(x.fd, unix.XDP_PGOFF_RX_RING, off.Rx, rs, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
+		return fmt.Errorf("mmap rx ring: %w", err)
+	}
+	if x.tx, err = mmapRing(x.fd, unix.XDP_PGOFF_TX_RING, off.Tx, rs, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
+		return fmt.Errorf("mmap tx ring: %w", err)
+	}
+	return nil
+}
+
+// newUMEM makes the UMEM memory: an arena of frames chunks (hugepages
+// when huge and available) carved into a Pool of one Packet per chunk,
+// and the index from chunk to Packet.
+func (x *xsk) newUMEM(name string, q, frames int, huge bool) error {
 	a, err := dataplane.NewArena(frames*FrameSize, dataplane.ArenaOptions{HugePages: huge})
 	if err != nil {
 		return err
@@ -167,40 +213,6 @@ func (x *xsk) setup(name string, q, frames, ringSize int, huge bool) error {
 		x.frame[x.addrOf(pk)>>frameShift] = pk
 	}
 	dataplane.PutBurst(all)
-
-	// af_xdp.rst "XDP_UMEM_REG setsockopt": the UMEM is the whole pool,
-	// in aligned chunks of FrameSize bytes, no extra headroom.
-	reg := unix.XDPUmemReg{Addr: uint64(x.base), Len: uint64(frames * FrameSize), Size: FrameSize}
-	if err := setsockopt(x.fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
-		return fmt.Errorf("XDP_UMEM_REG: %w", err)
-	}
-	for _, o := range []int{unix.XDP_UMEM_FILL_RING, unix.XDP_UMEM_COMPLETION_RING, unix.XDP_RX_RING, unix.XDP_TX_RING} {
-		if err := unix.SetsockoptInt(x.fd, unix.SOL_XDP, o, ringSize); err != nil {
-			return fmt.Errorf("ring size %d (option %d): %w", ringSize, o, err)
-		}
-	}
-	var off unix.XDPMmapOffsets
-	sz := uint32(unsafe.Sizeof(off))
-	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(x.fd), unix.SOL_XDP, unix.XDP_MMAP_OFFSETS,
-		uintptr(unsafe.Pointer(&off)), uintptr(unsafe.Pointer(&sz)), 0); e != 0 {
-		return fmt.Errorf("XDP_MMAP_OFFSETS: %w", e)
-	}
-	rs := uint32(ringSize)
-	if x.fill, err = mmapRing(x.fd, unix.XDP_UMEM_PGOFF_FILL_RING, off.Fr, rs, 8); err != nil {
-		return fmt.Errorf("mmap fill ring: %w", err)
-	}
-	if x.comp, err = mmapRing(x.fd, unix.XDP_UMEM_PGOFF_COMPLETION_RING, off.Cr, rs, 8); err != nil {
-		return fmt.Errorf("mmap completion ring: %w", err)
-	}
-	if x.rx, err = mmapRing(x.fd, unix.XDP_PGOFF_RX_RING, off.Rx, rs, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
-		return fmt.Errorf("mmap rx ring: %w", err)
-	}
-	if x.tx, err = mmapRing(x.fd, unix.XDP_PGOFF_TX_RING, off.Tx, rs, unsafe.Sizeof(unix.XDPDesc{})); err != nil {
-		return fmt.Errorf("mmap tx ring: %w", err)
-	}
-	// The producer rings start full of free entries: the kernel's view
-	// of their consumer is 0.
-	x.fill.cached, x.tx.cached = 0, 0
 	return nil
 }
 
