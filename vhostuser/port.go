@@ -220,7 +220,9 @@ func (p *Port) SetSocketPath(path string) error {
 }
 
 // SetQueueChangeNotify sets a function called (from the port's control
-// goroutine) after NumRxQueues/NumTxQueues changed.
+// goroutine) after NumRxQueues/NumTxQueues changed. It must return
+// quickly and must not call Close or SetSocketPath: the guest's messages
+// wait while it runs.
 func (p *Port) SetQueueChangeNotify(f func()) {
 	if f == nil {
 		p.notifyQueue.Store(nil)
