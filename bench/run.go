@@ -89,6 +89,7 @@ type streamState struct {
 	gen      frameGen
 	port     Port
 	rate     float64
+	flows    int
 	txPkts   atomic.Uint64
 	rxPkts   atomic.Uint64 // rx, published once per burst
 	rx       uint64
@@ -131,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := s.Validate(len(cfg.Ports)); err != nil {
 			return nil, fmt.Errorf("stream %d: %w", i, err)
 		}
-		st := &streamState{gen: newFrameGen(s, cfg.Epoch, byte(i)), port: cfg.Ports[s.Tx], rate: s.Rate,
+		st := &streamState{gen: newFrameGen(s, cfg.Epoch, byte(i)), port: cfg.Ports[s.Tx], rate: s.Rate, flows: s.Flows(),
 			slots: make([][]byte, burst), txFrames: make([][]byte, burst)}
 		slab := make([]byte, burst*MaxFrame)
 		for k := range st.slots {
@@ -329,6 +330,7 @@ func (l *loop) result(start time.Time, sendTime time.Duration, interrupted bool)
 		name := strconv.Itoa(i)
 		sr := summarize(name, st.txPkts.Load(), st.rxPkts.Load(), st.txBytes, st.rxBytes, st.reorder, &st.hist, secs)
 		sr.RatePPS = st.rate
+		sr.Flows = st.flows
 		sizes := st.gen.sizes
 		t := 0
 		for _, n := range sizes {
@@ -343,9 +345,11 @@ func (l *loop) result(start time.Time, sendTime time.Duration, interrupted bool)
 		tot.RxBytes += sr.RxBytes
 		tot.Reordered += sr.Reordered
 		tot.RatePPS += st.rate
+		tot.Flows += st.flows
 	}
 	t := summarize("total", tot.TxPackets, tot.RxPackets, tot.TxBytes, tot.RxBytes, tot.Reordered, &total, secs)
 	t.RatePPS = tot.RatePPS
+	t.Flows = tot.Flows
 	if t.TxPackets > 0 {
 		t.FrameSize = float64(t.TxBytes) / float64(t.TxPackets)
 	}
