@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -505,5 +506,89 @@ func TestStaleNetlinkProgram(t *testing.T) {
 	cmd = startChild(t, l, l.a, false)
 	if _, err := tryOpenIn(l.ns, l.a, small); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Open over a live process's program: %v, want ErrBusy", err)
+	}
+}
+
+// TestMTU: an MTU whose frames do not fit a UMEM chunk is refused, by
+// request or as the interface has it; MaxMTU itself works.
+func TestMTU(t *testing.T) {
+	l := newLab(t)
+	o := small
+	o.MTU = MaxMTU + 1
+	if _, err := tryOpenIn(l.ns, l.a, o); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "MTU") {
+		t.Fatalf("MTU %d: %v", o.MTU, err)
+	}
+	l.ns.Run(t, "ip", "link", "set", l.a, "mtu", "3000")
+	if _, err := tryOpenIn(l.ns, l.a, small); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("interface MTU 3000: %v", err)
+	}
+	o.MTU = MaxMTU
+	x := openIn(t, l.ns, l.a, o)
+	l.ns.Run(t, "ip", "link", "set", l.b, "mtu", strconv.Itoa(MaxMTU))
+	y := openIn(t, l.ns, l.b, small)
+	if x.MTU() != MaxMTU {
+		t.Fatalf("MTU() = %d, want %d", x.MTU(), MaxMTU)
+	}
+	f := frame(0xb, 0xa, MaxMTU, 9)
+	send(t, testPool(t, 8), x, f)
+	if got := recv(y, 0, 1, 3*time.Second); len(got) != 1 || !bytes.Equal(got[0], f) {
+		t.Fatalf("a %d-byte frame did not arrive whole", len(f))
+	}
+}
+
+// TestCloseWithPacketsOut: Close while the caller still holds received
+// packets keeps their memory mapped and says so; the packets stay usable.
+func TestCloseWithPacketsOut(t *testing.T) {
+	l := newLab(t)
+	x := openIn(t, l.ns, l.a, small)
+	y, err := tryOpenIn(l.ns, l.b, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := frame(0xb, 0xa, 80, 5)
+	send(t, testPool(t, 8), x, f)
+	buf := make([]*dataplane.Packet, 32)
+	n := 0
+	for deadline := time.Now().Add(3 * time.Second); n == 0 && time.Now().Before(deadline); {
+		n = y.RxBurst(0, buf)
+	}
+	if n != 1 {
+		t.Fatalf("received %d", n)
+	}
+	err = y.Close()
+	if err == nil || !strings.Contains(err.Error(), "1 packets still out") {
+		t.Fatalf("Close with a packet out: %v", err)
+	}
+	if !bytes.Equal(buf[0].Data(), f) {
+		t.Fatal("held packet changed")
+	}
+	buf[0].Free()
+	if m := l.xdpOn(t, l.b); m != "" {
+		t.Fatalf("after Close ip link shows %q", m)
+	}
+}
+
+// TestStatsConcurrent: Stats and ExtraStats from another goroutine while
+// traffic flows (run with -race), and after Close.
+func TestStatsConcurrent(t *testing.T) {
+	b := newBurstPair(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			b.x.Stats()
+			b.y.ExtraStats()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		b.once()
+	}
+	<-done
+	if s := b.y.Stats(); s.RxPackets == 0 || s.RxPackets != b.x.Stats().TxPackets-uint64(b.lost) {
+		t.Errorf("y received %d, x sent %d, lost %d", s.RxPackets, b.x.Stats().TxPackets, b.lost)
+	}
+	b.x.Close()
+	if s := b.x.Stats(); s.TxPackets == 0 {
+		t.Errorf("counters gone after Close: %+v", s)
 	}
 }

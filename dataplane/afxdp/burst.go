@@ -187,11 +187,7 @@ func (p *Port) TxBurst(qi int, pkts []*dataplane.Packet) int {
 		t.publishProducer()
 		q.txOut += sent
 	}
-	// Copy mode transmits inside sendto; a zero-copy driver needs it
-	// only when it set XDP_RING_NEED_WAKEUP.
-	if q.txOut > 0 && (!p.wakeup || t.needWakeup()) {
-		unix.Syscall6(unix.SYS_SENDTO, uintptr(x.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
-	}
+	q.kick(p)
 	q.txPackets.Add(uint64(sent))
 	q.txBytes.Add(bytes)
 	if drops > 0 {
@@ -204,6 +200,33 @@ func (p *Port) TxBurst(qi int, pkts []*dataplane.Packet) int {
 		q.txCopied.Add(copied)
 	}
 	return sent
+}
+
+// maxKicks bounds the sendto calls of one burst in copy mode.
+const maxKicks = 4
+
+// kick makes the kernel transmit what is on the tx ring. Copy mode
+// transmits inside sendto, at most a budget of frames per call (32 by
+// default, XDP_MAX_TX_SKB_BUDGET), so it kicks again while frames are left
+// and the kernel makes progress; a zero-copy driver transmits on its own
+// and needs the call only when it set XDP_RING_NEED_WAKEUP.
+func (q *queue) kick(p *Port) {
+	t := q.x.tx
+	cons := atomic.LoadUint32(t.consumer)
+	for i := 0; i < maxKicks && cons != t.local; i++ {
+		if p.wakeup && !t.needWakeup() {
+			return
+		}
+		unix.Syscall6(unix.SYS_SENDTO, uintptr(q.x.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if p.mode == ModeNativeZeroCopy {
+			return
+		}
+		next := atomic.LoadUint32(t.consumer)
+		if next == cons {
+			return // the device is busy or down: next burst
+		}
+		cons = next
+	}
 }
 
 // giveBack queues a packet to be returned to its pool at the end of the

@@ -78,6 +78,10 @@ func (m Mode) bindFlags() uint16 {
 	return unix.XDP_COPY
 }
 
+// MaxMTU is the largest MTU an AF_XDP port carries: a frame (with one
+// VLAN tag) must fit a UMEM chunk after the kernel's XDP_PACKET_HEADROOM.
+const MaxMTU = FrameSize - unix.XDP_PACKET_HEADROOM - 14 - 4
+
 // MaxQueues is the largest options:n_rxq (Open vSwitch's limit too).
 const MaxQueues = 16
 
@@ -192,6 +196,14 @@ func Open(name string, opt Options) (*Port, error) {
 	}
 	p := &Port{name: name, ifindex: l.Attrs().Index, nl: nl, wakeup: !opt.NoNeedWakeup, driver: driverName(name)}
 	copy(p.mac[:], l.Attrs().HardwareAddr)
+	mtu := l.Attrs().MTU
+	if opt.MTU > 0 {
+		mtu = opt.MTU
+	}
+	if mtu > MaxMTU {
+		nl.Close()
+		return nil, fmt.Errorf("afxdp %s: %w: MTU %d is larger than AF_XDP frames carry (%d)", name, ErrUnsupported, mtu, MaxMTU)
+	}
 	if opt.MTU > 0 && opt.MTU != l.Attrs().MTU {
 		if err := nl.LinkSetMTU(l, opt.MTU); err != nil {
 			nl.Close()
