@@ -30,4 +30,12 @@
 // kernel copies into the UMEM), generic (the kernel's skb hook, works on
 // any interface) and best-effort, which tries them in that order. The mode
 // in use is reported in Status as "xdp-mode".
+//
+// Limits: a frame must fit a 2048-byte chunk after the kernel's 256 bytes
+// of XDP headroom, so the MTU is at most MaxMTU (1774); an XDP frame
+// carries no checksum or segmentation metadata, so the hosts sending
+// through the interface must not leave checksums partial (ethtool -K DEV
+// tx off on a veth's peer, as Open vSwitch's afxdp documentation asks).
+// Packets from other ports are copied into a chunk on transmit; a
+// partial checksum they carry is completed first.
 package afxdp
