@@ -2,8 +2,6 @@ package vsctl_test
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"gvswitch/control/vsctl/vsctltest"
@@ -16,10 +14,7 @@ import (
 func BenchmarkAddDelPort(b *testing.B) {
 	testenv.NeedRoot(b)
 	ovs := testenv.NeedCommand(b, "ovs-vsctl")[0]
-	bin := filepath.Join(b.TempDir(), "gvswitchctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "gvswitch/cmd/gvswitchctl").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCtl(b)
 	for _, prog := range []struct{ name, path string }{{"gvswitchctl", bin}, {"ovs-vsctl", ovs}} {
 		b.Run(prog.name, func(b *testing.B) {
 			s := vsctltest.StartOVSDB(b)

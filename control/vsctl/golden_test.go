@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +14,29 @@ import (
 	"gvswitch/internal/testenv"
 )
 
-// buildCtl builds cmd/gvswitchctl once per test binary.
-func buildCtl(t *testing.T) string {
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// buildCtl builds cmd/gvswitchctl once per test binary (removed by
+// TestMain).
+func buildCtl(t testing.TB) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "gvswitchctl")
-	cmd := exec.Command("go", "build", "-o", bin, "gvswitch/cmd/gvswitchctl")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "gvswitchctl-test-"); buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "gvswitchctl"), "gvswitch/cmd/gvswitchctl").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return filepath.Join(buildDir, "gvswitchctl")
 }
 
 // clients starts two fresh databases: one driven by the real ovs-vsctl,
@@ -43,57 +57,11 @@ func sorted(mode vsctltest.Sort, args ...string) vsctltest.Step {
 	return vsctltest.Step{Args: args, Sort: mode}
 }
 
-func w(line string) []string { return strings.Fields(line) }
-
-// scenarioSteps are SCENARIOS.md sections 2-5 (with --no-wait: no switch
-// daemon runs here) and the libvirt line.
-func scenarioSteps() []vsctltest.Step {
-	nw := func(line string) vsctltest.Step { return s(append([]string{"--no-wait"}, w(line)...)...) }
-	return []vsctltest.Step{
-		nw("init"),
-		nw("set Open_vSwitch . other_config:dpdk-init=true"),
-		nw("set Open_vSwitch . other_config:dpdk-socket-mem=1024,1024"),
-		nw("set Open_vSwitch . other_config:vhost-iommu-support=true"),
-		nw("set Open_vSwitch . other_config:pmd-cpu-mask=0x33"),
-		nw("get Open_vSwitch . other_config"),
-		nw("add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev"),
-		nw("add-bond ovsbr0 bond0 dpdk0 dpdk1 vlan_mode=trunk trunks=11,300-304 bond_mode=balance-tcp lacp=active other_config:lacp-time=fast -- set Interface dpdk0 type=dpdk options:dpdk-devargs=0000:08:00.0 -- set Interface dpdk1 type=dpdk options:dpdk-devargs=0000:08:00.1"),
-		nw("add-port ovsbr0 vhuc0 vlan_mode=access tag=300 -- set Interface vhuc0 type=dpdkvhostuserclient options:vhost-server-path=/usr/local/openvswitch/vhuc0"),
-		sorted(vsctltest.Tree, "show"),
-		nw("add-br br2"),
-		nw("add-bond br2 bond2 ens1f0 ens1f1"),
-		nw("set port bond2 bond_mode=balance-slb lacp=off"),
-		nw("add-br vlan302 br2 302"),
-		sorted(vsctltest.Tree, "show"),
-		s("list", "port", "bond0"),
-		s("list", "port", "bond2"),
-		s("list-br"),
-		s("list-ports", "ovsbr0"),
-		s("list-ports", "br2"),
-		s("br-to-vlan", "vlan302"),
-		s("br-to-parent", "vlan302"),
-		s("--no-wait", "--timeout=5", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "ovsbr0", "vnet0", "tag=300",
-			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`,
-			"--", "set", "Interface", "vnet0", `external-ids:iface-id="2a7d1c3e-5b9f-4e21-9c1a-7f3d2e8b6a41"`,
-			"--", "set", "Interface", "vnet0", `external-ids:vm-id="8c4f2b1a-3d6e-4f7a-9b2c-1e5d8a7f3c90"`,
-			"--", "set", "Interface", "vnet0", "external-ids:iface-status=active"),
-		s("--no-wait", "--timeout=5", "--", "--if-exists", "del-port", "vnet0", "--", "add-port", "ovsbr0", "vnet0", "tag=300",
-			"--", "set", "Interface", "vnet0", `external-ids:attached-mac="52:54:00:d4:25:2e"`),
-		s("get", "Interface", "vnet0", "external_ids"),
-		nw("add-port vlan302 veth0"),
-		s("list-ports", "vlan302"),
-		s("get", "port", "veth0", "tag"),
-		sorted(vsctltest.Tree, "show"),
-		s("--no-wait", "del-port", "vhuc0"),
-		s("--no-wait", "--if-exists", "del-port", "nosuch"),
-		s("--no-wait", "--may-exist", "add-br", "ovsbr0"),
-		sorted(vsctltest.Tree, "show"),
-	}
-}
-
+// TestScenariosMatchOVSVsctl runs SCENARIOS.md with --no-wait; with
+// -short the waiting variant below is skipped.
 func TestScenariosMatchOVSVsctl(t *testing.T) {
 	want, got := clients(t)
-	vsctltest.Compare(t, want, got, scenarioSteps(), "ovs-vsctl", "gvswitchctl")
+	vsctltest.Compare(t, want, got, vsctltest.Scenarios(true), "ovs-vsctl", "gvswitchctl")
 }
 
 // TestCommandsMatchOVSVsctl covers every command and option, and the error
@@ -329,7 +297,11 @@ func TestCommandsMatchOVSVsctl(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // TestWaitMatchesOVSVsctl runs modifying commands without --no-wait with a
@@ -382,7 +354,7 @@ func TestSameDatabaseByteIdentical(t *testing.T) {
 	srv := vsctltest.StartOVSDB(t)
 	bin := buildCtl(t)
 	want, got := vsctltest.Exec(ovs, srv.DB()), vsctltest.Exec(bin, srv.DB())
-	for _, st := range scenarioSteps() {
+	for _, st := range vsctltest.Scenarios(true) {
 		if st.Args[0] == "--no-wait" || st.Args[0] == "--timeout=5" {
 			if r := want(st.Args...); r.Status != 0 {
 				t.Fatalf("%q: %v", st.Args, r)
@@ -454,4 +426,18 @@ func TestWaitSurvivesServerRestart(t *testing.T) {
 			<-done
 		}
 	}
+}
+
+// TestScenariosWaitingMatchOVSVsctl runs SCENARIOS.md as users type it
+// (waiting for the switch), with a stand-in switch on each database.
+func TestScenariosWaitingMatchOVSVsctl(t *testing.T) {
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
+	vsctltest.FakeSwitch(t, ovs, a)
+	vsctltest.FakeSwitch(t, ovs, b)
+	bin := buildCtl(t)
+	want := vsctltest.Exec(ovs, a.DB())
+	got := vsctltest.Exec(bin, b.DB(), "GVS_LOGDIR=/var/log/openvswitch")
+	vsctltest.Compare(t, want, got, vsctltest.Scenarios(false), "ovs-vsctl", "gvswitchctl")
 }
