@@ -10,6 +10,7 @@ pkgs=(
   qemu-system-x86 busybox-static xz-utils cpio  # vhost-user guests
   dpdk                                     # dpdk-testpmd as vhost-user front-end
   dpdk-dev librte-net-virtio23 librte-mempool-ring23  # dpdk-testpmd itself and its virtio-user PMD (the dpdk package has only scripts)
+  librte-net-vhost23                       # DPDK's vhost PMD (net_vhost): gvs-pktgen's back-end in tests and benchmarks
   pciutils                                 # lspci: dpdk-devbind.py, which gvs-devbind --status is compared with
 )
 # Optional extras: `scripts/install-deps.sh bench` also installs OVS-DPDK.
