@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -190,7 +191,7 @@ func Open(name string, opt Options) (*Port, error) {
 		}
 		return nil, fmt.Errorf("afxdp %s: %w", name, err)
 	}
-	if nrx := l.Attrs().NumRxQueues; nrx > 0 && opt.Queues > nrx {
+	if nrx := rxQueuesInUse(name); nrx > 0 && opt.Queues > nrx {
 		nl.Close()
 		return nil, fmt.Errorf("afxdp %s: %w: n_rxq %d: the interface has %d rx queues", name, ErrBadOption, opt.Queues, nrx)
 	}
@@ -286,6 +287,33 @@ func (p *Port) tryMode(prog *xdpProg, m Mode, opt Options) ([]*queue, error) {
 		q.refill(p.wakeup)
 	}
 	return qs, nil
+}
+
+// rxQueuesInUse asks the driver how many rx queues it uses now
+// (ETHTOOL_GCHANNELS: rx or combined channels); 0 when it cannot say.
+// A socket can only bind to one of these.
+func rxQueuesInUse(name string) int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	// struct ethtool_channels (linux/ethtool.h): cmd, max_rx, max_tx,
+	// max_other, max_combined, rx_count, tx_count, other_count,
+	// combined_count.
+	var ch [9]uint32
+	ch[0] = unix.ETHTOOL_GCHANNELS
+	var ifr struct {
+		name [unix.IFNAMSIZ]byte
+		data unsafe.Pointer
+		_    [16]byte
+	}
+	copy(ifr.name[:unix.IFNAMSIZ-1], name)
+	ifr.data = unsafe.Pointer(&ch)
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr))); e != 0 {
+		return 0
+	}
+	return int(max(ch[5], ch[8]))
 }
 
 // driverName asks the kernel for the interface's driver (ETHTOOL_GDRVINFO),

@@ -244,3 +244,42 @@ func TestAFXDPvsAFPacketUDP(t *testing.T) {
 		t.Errorf("afxdp ports carried %.0f pps", median(xdp))
 	}
 }
+
+// TestAFXDPQueues: options:n_rxq=2 on a two-queue veth gives the port two
+// XSKs, both polled (pmd-rxq-show), and traffic flows; n_rxq beyond the
+// interface's queues is an Interface error.
+func TestAFXDPQueues(t *testing.T) {
+	testenv.NeedCommand(t, "ip", "ping", "ethtool")
+	sw := NewNetns(t, "xdpq")
+	d := StartDaemon(t, DaemonOptions{Netns: sw})
+	mustVsctl(t, d, "add-br", "br0")
+	h1 := afxdpHost(t, sw, "xqh1", "xm1", "10.35.0.1/24")
+	h2 := NewNetns(t, "xqh2")
+	Run(t, nil, "ip", "-n", sw, "link", "add", "xm2", "numrxqueues", "2", "numtxqueues", "2",
+		"type", "veth", "peer", "name", "eth0", "numrxqueues", "2", "numtxqueues", "2", "netns", h2)
+	Run(t, nil, "ip", "-n", sw, "link", "set", "xm2", "up")
+	Run(t, nil, "ip", "-n", h2, "link", "set", "eth0", "up")
+	Run(t, nil, "ip", "-n", h2, "addr", "add", "10.35.0.2/24", "dev", "eth0")
+	Run(t, nil, "ip", "netns", "exec", h2, "ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off")
+	mustVsctl(t, d, "add-port", "br0", "xm1", "--", "set", "Interface", "xm1", "type=afxdp")
+	mustVsctl(t, d, "add-port", "br0", "xm2", "--", "set", "Interface", "xm2", "type=afxdp", "options:n_rxq=2")
+	if !pingUntil(t, h1.ns, "10.35.0.2", 10*time.Second) {
+		t.Fatalf("no ping over a two-queue afxdp port\nlog:\n%s", d.Log())
+	}
+	rxq := d.Appctl(t, "dpif-netdev/pmd-rxq-show").Stdout
+	for _, q := range []string{"0", "1"} {
+		if !regexp.MustCompile(`port: xm2 +queue-id: +` + q + ` \(enabled\)`).MatchString(rxq) {
+			t.Errorf("pmd-rxq-show lacks xm2 queue %s:\n%s", q, rxq)
+		}
+	}
+	mustVsctl(t, d, "set", "Interface", "xm1", "options:n_rxq=2")
+	var errCol string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if errCol = mustVsctl(t, d, "get", "Interface", "xm1", "error"); strings.Contains(errCol, "rx queues") {
+			break
+		}
+	}
+	if !strings.Contains(errCol, "n_rxq 2: the interface has 1 rx queues") {
+		t.Errorf("xm1 error with n_rxq=2 on a one-queue veth: %s", errCol)
+	}
+}
