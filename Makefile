@@ -7,7 +7,7 @@ DBDIR     ?= $(CURDIR)/.run/db
 LOGDIR    ?= $(CURDIR)/.run/log
 TESTFLAGS ?=
 
-.PHONY: all build run test test-unit test-race lint deps bench fuzz clean
+.PHONY: all build run test test-unit test-race lint deps bench bench-vhost bench-go fuzz clean
 
 all: build
 
@@ -35,7 +35,19 @@ test: deps build lint
 	$(GO) test -race -count=1 $(TESTFLAGS) ./control/...
 	$(GO) test -count=1 -timeout 20m $(TESTFLAGS) $$($(GO) list ./... | grep -v /control/)
 
+# The benchmark suite (bench/README.md): vhost loopback, RFC 2544 through
+# gvswitchd and OVS-DPDK, the generator's ceiling; about 10 minutes.
 bench: build
+	./scripts/install-deps.sh bench
+	./bench/bench.sh
+
+# Only the vhost loopback of the suite (testpmd io-fwd through the switch).
+bench-vhost: build
+	./scripts/install-deps.sh bench
+	PARTS=loopback ./bench/bench.sh
+
+# Every package's Go micro-benchmarks.
+bench-go: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
