@@ -531,8 +531,11 @@ func TestAddRemoveMemRegions(t *testing.T) {
 		t.Fatalf("ADD_MEM_REG: %v", err)
 	}
 	exchange(t, peer.Frontend, g.Frontend, 0, 50, 1500)
-	// The same region twice overlaps: refused, and nothing changes.
-	if _, err := g.Call(proto.AddMemReg, proto.EncodeSingleRegion(reg), extra.Fd()); err == nil {
+	// A region overlapping another is refused.
+	bad := reg
+	bad.Size = 4096
+	bad.UserAddr += 1 << 40
+	if _, err := g.Call(proto.AddMemReg, proto.EncodeSingleRegion(bad), extra.Fd()); err == nil {
 		t.Error("overlapping ADD_MEM_REG accepted")
 	}
 	// QEMU 7.2 sends the region's fd with REM_MEM_REG.

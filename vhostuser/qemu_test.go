@@ -116,3 +116,49 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(ls, "\n")
 }
+
+// TestQEMUGuestsMultiQueue: guests with two queue pairs (Linux enables
+// both) negotiate them with the ports, and ping.
+func TestQEMUGuestsMultiQueue(t *testing.T) {
+	testenv.Short(t)
+	dir := t.TempDir()
+	pool := newPool(t)
+	var logs logBuf
+	var vms [2]*guest.VM
+	var ports [2]*vhostuser.Port
+	for i := range vms {
+		sock := filepath.Join(dir, fmt.Sprintf("mq%d.sock", i))
+		vms[i] = guest.Start(t, guest.Options{Name: fmt.Sprintf("mq%d", i), Dir: dir, Socket: sock, Queues: 2,
+			MAC: fmt.Sprintf("52:54:00:00:01:%02x", i+1), IP: fmt.Sprintf("10.98.0.%d/24", i+1)})
+		p, err := vhostuser.NewClient(fmt.Sprintf("vhu%d", i), sock, vhostuser.Options{Pool: pool, Logger: logs.logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		ports[i] = p
+	}
+	stop := forward(ports[0], ports[1])
+	defer stop()
+	for _, vm := range vms {
+		if err := vm.WaitReady(90 * time.Second); err != nil {
+			t.Fatalf("%v\nqemu: %s", err, vm.Log())
+		}
+	}
+	waitFor(t, "two queue pairs", 10*time.Second, func() bool {
+		return ports[0].NumRxQueues() == 2 && ports[1].NumRxQueues() == 2
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, rc, err := vms[0].Run("ping -c 3 -i 0.2 -W 1 10.98.0.2", 15*time.Second)
+		if err == nil && rc == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ping: rc %d %v: %s\n%s", rc, err, out, logs.String())
+		}
+	}
+	if st := ports[0].Status(); st["num_of_vrings"] != "4" {
+		t.Errorf("status %v", st)
+	}
+}

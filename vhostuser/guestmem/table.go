@@ -37,6 +37,9 @@ type region struct {
 	mem            []byte // len == size: byte i is at gpa+i and uva+i
 	m              *mapping
 	desc           proto.MemRegion
+	// adds counts ADD_MEM_REGs of this very region: QEMU sends one per
+	// queue pair's vhost device, and as many REM_MEM_REGs.
+	adds int
 }
 
 // Table is a set of mapped regions.
@@ -131,8 +134,20 @@ func (t *Table) checkOverlap(n region) error {
 }
 
 // With returns a new Table with one more region (ADD_MEM_REG), taking
-// ownership of fd. The receiver is unchanged and still valid.
+// ownership of fd. Adding a region identical to one in the table counts
+// it again instead of failing. The receiver is unchanged and still valid.
 func (t *Table) With(r proto.MemRegion, fd int) (*Table, error) {
+	if t != nil {
+		for i, reg := range t.regs {
+			if reg.desc == r {
+				// The same region again: count it, map nothing.
+				unix.Close(fd)
+				n := t.clone()
+				n.regs[i].adds++
+				return n, nil
+			}
+		}
+	}
 	if t != nil && len(t.regs) >= MaxSlots {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%w: %d", ErrTooManyRegions, MaxSlots+1)
@@ -153,7 +168,8 @@ func (t *Table) With(r proto.MemRegion, fd int) (*Table, error) {
 }
 
 // Without returns a new Table without the region that matches r's guest
-// address, user address and size (REM_MEM_REG).
+// address, user address and size (REM_MEM_REG); a region added more than
+// once stays until it was removed as many times.
 func (t *Table) Without(r proto.MemRegion) (*Table, error) {
 	n := &Table{}
 	found := false
@@ -161,6 +177,11 @@ func (t *Table) Without(r proto.MemRegion) (*Table, error) {
 		for _, reg := range t.regs {
 			if !found && reg.gpa == r.GuestAddr && reg.uva == r.UserAddr && reg.size == r.Size {
 				found = true
+				if reg.adds > 0 {
+					reg.adds--
+					reg.m.refs++
+					n.regs = append(n.regs, reg)
+				}
 				continue
 			}
 			reg.m.refs++

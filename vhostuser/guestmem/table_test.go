@@ -140,6 +140,42 @@ func TestWithWithout(t *testing.T) {
 	c.Close()
 }
 
+// QEMU adds the same region once per queue pair and removes it as often.
+func TestSameRegionTwice(t *testing.T) {
+	fd := memfd(t, 1<<20)
+	defer unix.Close(fd)
+	r := proto.MemRegion{GuestAddr: 0, Size: 1 << 20, UserAddr: 0x1000000}
+	var empty *Table
+	a, err := empty.With(r, dup(t, fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.With(r, dup(t, fd))
+	if err != nil || b.Len() != 1 {
+		t.Fatalf("second add: %v, %d regions", err, b.Len())
+	}
+	a.Close()
+	c, err := b.Without(r)
+	if err != nil || c.GPA(0, 1) == nil {
+		t.Fatalf("first remove: %v", err)
+	}
+	b.Close()
+	d, err := c.Without(r)
+	if err != nil || d.Len() != 0 {
+		t.Fatalf("second remove: %v, %d regions", err, d.Len())
+	}
+	c.Close()
+	d.Close()
+	// A different region over the same addresses still overlaps.
+	e, _ := empty.With(r, dup(t, fd))
+	r2 := r
+	r2.Size = 4096
+	if _, err := e.With(r2, dup(t, fd)); !errors.Is(err, ErrBadRegion) {
+		t.Fatalf("overlapping region: %v", err)
+	}
+	e.Close()
+}
+
 func TestIOTLB(t *testing.T) {
 	var tl *IOTLB
 	tl, ok := tl.Update(proto.IOTLB{IOVA: 0x1000, Size: 0x2000, UAddr: 0x7000, Perm: proto.IOTLBPermRW, Type: proto.IOTLBUpdate})
