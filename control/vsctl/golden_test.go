@@ -68,8 +68,14 @@ func TestScenariosMatchOVSVsctl(t *testing.T) {
 // paths users hit.
 func TestCommandsMatchOVSVsctl(t *testing.T) {
 	want, got := clients(t)
+	vsctltest.Compare(t, want, got, commandSteps(), "ovs-vsctl", "gvswitchctl")
+}
+
+// commandSteps is a history that uses every command and option, and the
+// error paths users hit.
+func commandSteps() []vsctltest.Step {
 	nw := func(args ...string) vsctltest.Step { return s(append([]string{"--no-wait"}, args...)...) }
-	steps := []vsctltest.Step{
+	return []vsctltest.Step{
 		// Empty database.
 		s("list-br"),
 		sorted(vsctltest.Tree, "show"),
@@ -293,7 +299,6 @@ func TestCommandsMatchOVSVsctl(t *testing.T) {
 		sorted(vsctltest.Tree, "show"),
 		s("list", "port"),
 	}
-	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
 }
 
 func TestMain(m *testing.M) {
