@@ -108,6 +108,7 @@ type iface struct {
 	err         string
 	dp          dataplane.Port
 	retry       bool // the open failed and is worth trying again
+	mtuRequest  int  // Interface mtu_request as opened or last applied
 }
 
 // New returns a Daemon; Run starts it.
@@ -432,7 +433,9 @@ func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
 	if c.Type == "" {
 		c.Type = "system"
 	}
-	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%d|%s", c.Name, c.Bridge, di.dpType, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MTURequest, c.MAC)
+	// mtu_request is not part of the key: it is applied in place (see
+	// applyMTU), so that an internal port keeps its addresses.
+	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%s", c.Name, c.Bridge, di.dpType, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MAC)
 	return c, key
 }
 
@@ -464,9 +467,11 @@ func (d *Daemon) reconfigure() error {
 		if di, ok := c.ifaces[u]; ok {
 			// A failed interface that opened on retry replaces its
 			// placeholder (and its port is rebuilt with it).
-			if _, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil {
+			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil {
 				f.port = di.port
-				continue
+				if cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest) {
+					continue
+				}
 			}
 		}
 		closing[u] = true
@@ -697,7 +702,7 @@ func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error,
 	_, root := d.ovsRow()
 	cfg.Global = root["other_config"].StringMap()
 	d.mu.Unlock()
-	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key,
+	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key, mtuRequest: cfg.MTURequest,
 		otherConfig: cfg.OtherConfig, affinity: cfg.OtherConfig["pmd-rxq-affinity"]}
 	covUpdatePort.Inc()
 	o, ok := opener(cfg.Type)
@@ -971,6 +976,31 @@ func statsMap(p dataplane.Port) ovsMap {
 		}
 	}
 	return intMapOf(m)
+}
+
+// mtuSetter is implemented by ports that change their MTU in place.
+type mtuSetter interface {
+	SetMTU(int) error
+}
+
+// applyMTU applies a new mtu_request to an open port without reopening
+// it; it reports false when the port cannot, and must be reopened.
+func (d *Daemon) applyMTU(f *iface, mtu int) bool {
+	ms, ok := f.dp.(mtuSetter)
+	if f.dp == nil || !ok {
+		return false
+	}
+	want := mtu
+	if want == 0 {
+		want = 1500 // mtu_request cleared: back to the default
+	}
+	if err := ms.SetMTU(want); err != nil {
+		log.Warn("%s: mtu_request %d: %v", f.name, mtu, err)
+		return false
+	}
+	f.mtuRequest = mtu
+	log.Info("%s: MTU set to %d", f.name, want)
+	return true
 }
 
 // retryFailed tries again to open the interfaces whose open failed (their

@@ -97,6 +97,20 @@ func TestAccessPortsForward(t *testing.T) {
 	if got != "1\nup\nup\n" {
 		t.Errorf("p1 status: %q", got)
 	}
+	// mtu_request applies in place: the internal port keeps its address.
+	Run(t, nil, "ip", "-n", sw, "addr", "add", "10.30.0.9/24", "dev", "br0")
+	mustVsctl(t, d, "set", "Interface", "br0", "mtu_request=1400")
+	link := Run(t, nil, "ip", "-n", sw, "addr", "show", "dev", "br0").Stdout
+	if !strings.Contains(link, " mtu 1400 ") || !strings.Contains(link, "10.30.0.9/24") {
+		t.Errorf("br0 after mtu_request=1400:\n%s", link)
+	}
+	deadline := time.Now().Add(7 * time.Second)
+	for mustVsctl(t, d, "get", "Interface", "br0", "mtu") != "1400\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("Interface br0 mtu not updated")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// Changing p3's VLAN does not disturb p1–p2 traffic, and moves it.
 	mustVsctl(t, d, "set", "Port", "p3", "tag=300")
 	if r := Run(t, nil, "ip", "netns", "exec", hosts[0].ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", hosts[2].ip); r.Code != 0 {
