@@ -221,7 +221,7 @@ func (c *client) connect() error {
 		for col := range cols {
 			list = append(list, col)
 		}
-		sortColumns(nil, list)
+		sortStrings(list)
 		mon[t] = []any{map[string]any{"columns": list}}
 	}
 	c.monID = json.RawMessage(`["monid","Open_vSwitch"]`)

@@ -1,13 +1,26 @@
 package vsctl
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors callers can test with errors.Is.
 var (
-	// ErrSchema: the database schema could not be parsed.
-	ErrSchema = errors.New("bad schema")
-	// ErrSyntax: a JSON value from the server does not match its type.
-	ErrSyntax = errors.New("bad value syntax")
+	// ErrBadValue: a value typed on the command line does not parse or
+	// violates its column's constraints (ParseDatum, ParseAtom). The
+	// error text is ovs-vsctl's.
+	ErrBadValue = errors.New("bad value")
 	// ErrConnection: the database connection failed.
 	ErrConnection = errors.New("database connection failed")
 )
+
+// valueError carries ovs-vsctl's exact message and matches ErrBadValue.
+type valueError struct{ msg string }
+
+func (e *valueError) Error() string { return e.msg }
+func (e *valueError) Unwrap() error { return ErrBadValue }
+
+func valueErrorf(format string, args ...any) error {
+	return &valueError{fmt.Sprintf(format, args...)}
+}

@@ -296,7 +296,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 		for c := range r.verify {
 			cols = append(cols, c)
 		}
-		sortColumns(r.Table, cols)
+		sort.Strings(cols)
 		b := []byte(`{"op":"wait","table":`)
 		b = appendJSONString(b, r.Table.Name)
 		b = append(b, `,"timeout":0,"where":`...)
@@ -381,7 +381,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			for c := range r.new {
 				cols = append(cols, c)
 			}
-			sortColumns(t, cols)
+			sort.Strings(cols)
 			n := 0
 			for _, c := range cols {
 				col := t.Column(c)
@@ -416,7 +416,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			for c := range r.mapOps {
 				cols = append(cols, c)
 			}
-			sortColumns(t, cols)
+			sort.Strings(cols)
 			b := []byte(`{"op":"mutate","table":`)
 			b = appendJSONString(b, t.Name)
 			b = append(b, `,"where":`...)
@@ -459,6 +459,5 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 	return ops, anyUpdates
 }
 
-func sortColumns(t *Table, cols []string) { sort.Strings(cols) }
 
 func sortStrings(s []string) { sort.Strings(s) }

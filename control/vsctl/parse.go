@@ -38,7 +38,7 @@ func parseToken(s string) (tok, rest string, err error) {
 				out.WriteByte('\\')
 			}
 			if i >= len(s) {
-				return "", "", fmt.Errorf("%s: backslash at end of argument", s)
+				return "", "", valueErrorf("%s: backslash at end of argument", s)
 			}
 			out.WriteByte(s[i])
 			i++
@@ -53,7 +53,7 @@ func parseToken(s string) (tok, rest string, err error) {
 		}
 	}
 	if inQuotes {
-		return "", "", fmt.Errorf("%s: quoted string extends past end of argument", s)
+		return "", "", valueErrorf("%s: quoted string extends past end of argument", s)
 	}
 	return out.String(), s[i:], nil
 }
@@ -67,7 +67,7 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		if rangeOK {
 			if lo, hi, ok := parseIntRange(s); ok {
 				if hi < lo {
-					return nil, 0, false, fmt.Errorf("%q is not a valid range. Range end cannot be before start.", s)
+					return nil, 0, false, valueErrorf("%q is not a valid range. Range end cannot be before start.", s)
 				}
 				a, end, isRange = lo, hi, true
 				break
@@ -75,13 +75,13 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		}
 		v, ok := parseInt(s)
 		if !ok {
-			return nil, 0, false, fmt.Errorf("%q is not a valid integer or range", s)
+			return nil, 0, false, valueErrorf("%q is not a valid integer or range", s)
 		}
 		a = v
 	case ovsdb.TypeReal:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil && !isRangeErr(err) || s == "" {
-			return nil, 0, false, fmt.Errorf("%q is not a valid real number", s)
+			return nil, 0, false, valueErrorf("%q is not a valid real number", s)
 		}
 		if v == 0 {
 			v = 0
@@ -94,19 +94,19 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		case "false", "no", "off", "0":
 			a = false
 		default:
-			return nil, 0, false, fmt.Errorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
+			return nil, 0, false, valueErrorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
 		}
 	case ovsdb.TypeString:
 		switch {
 		case s == "":
-			return nil, 0, false, fmt.Errorf("An empty string is not valid as input; use \"\" to represent the empty string")
+			return nil, 0, false, valueErrorf("An empty string is not valid as input; use \"\" to represent the empty string")
 		case s[0] == '"':
 			if len(s) < 2 || s[len(s)-1] != '"' {
-				return nil, 0, false, fmt.Errorf("%s: missing quote at end of quoted string", s)
+				return nil, 0, false, valueErrorf("%s: missing quote at end of quoted string", s)
 			}
 			u, msg := unescapeJSON(s[1 : len(s)-1])
 			if msg != "" {
-				return nil, 0, false, fmt.Errorf("%s: %s", s, msg)
+				return nil, 0, false, valueErrorf("%s: %s", s, msg)
 			}
 			a = u
 		default:
@@ -119,10 +119,10 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		case isUUID(s):
 			a = uuidAtom(s)
 		default:
-			return nil, 0, false, fmt.Errorf("%q is not a valid UUID", s)
+			return nil, 0, false, valueErrorf("%q is not a valid UUID", s)
 		}
 	default:
-		return nil, 0, false, fmt.Errorf("cannot parse a value of type %s", base.Type)
+		return nil, 0, false, valueErrorf("cannot parse a value of type %s", base.Type)
 	}
 	if err := checkConstraints(base, a); err != nil {
 		return nil, 0, false, err
@@ -142,7 +142,7 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 			return nil, 0, false, err
 		}
 		if uint64(end)-uint64(lo) >= maxRangeSize {
-			return nil, 0, false, fmt.Errorf("constraint violation: Range \"%d-%d\" is too big. Maximum allowed size is %d.", lo, end, maxRangeSize)
+			return nil, 0, false, valueErrorf("constraint violation: Range \"%d-%d\" is too big. Maximum allowed size is %d.", lo, end, maxRangeSize)
 		}
 	}
 	return a, end, isRange, nil
@@ -263,7 +263,7 @@ func checkConstraints(base *BaseType, a Atom) error {
 	if base.Enum != nil {
 		if _, ok := (Datum{Keys: base.Enum}).Find(a); !ok {
 			et := Type{Key: &BaseType{Type: base.Type}, Min: 1, Max: math.MaxInt}
-			return fmt.Errorf("constraint violation: %s is not one of the allowed values (%s)",
+			return valueErrorf("constraint violation: %s is not one of the allowed values (%s)",
 				FormatAtom(a), FormatDatum(&et, Datum{Keys: base.Enum}))
 		}
 	}
@@ -274,32 +274,32 @@ func checkConstraints(base *BaseType, a Atom) error {
 		}
 		if base.MinInteger != math.MinInt64 {
 			if base.MaxInteger != math.MaxInt64 {
-				return fmt.Errorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", x, base.MinInteger, base.MaxInteger)
+				return valueErrorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", x, base.MinInteger, base.MaxInteger)
 			}
-			return fmt.Errorf("constraint violation: %d is less than minimum allowed value %d", x, base.MinInteger)
+			return valueErrorf("constraint violation: %d is less than minimum allowed value %d", x, base.MinInteger)
 		}
-		return fmt.Errorf("constraint violation: %d is greater than maximum allowed value %d", x, base.MaxInteger)
+		return valueErrorf("constraint violation: %d is greater than maximum allowed value %d", x, base.MaxInteger)
 	case float64:
 		if x >= base.MinReal && x <= base.MaxReal {
 			return nil
 		}
 		if base.MinReal != -math.MaxFloat64 {
 			if base.MaxReal != math.MaxFloat64 {
-				return fmt.Errorf("constraint violation: %s is not in the valid range %s to %s (inclusive)", formatG15(x), formatG15(base.MinReal), formatG15(base.MaxReal))
+				return valueErrorf("constraint violation: %s is not in the valid range %s to %s (inclusive)", formatG15(x), formatG15(base.MinReal), formatG15(base.MaxReal))
 			}
-			return fmt.Errorf("constraint violation: %s is less than minimum allowed value %s", formatG15(x), formatG15(base.MinReal))
+			return valueErrorf("constraint violation: %s is less than minimum allowed value %s", formatG15(x), formatG15(base.MinReal))
 		}
-		return fmt.Errorf("constraint violation: %s is greater than maximum allowed value %s", formatG15(x), formatG15(base.MaxReal))
+		return valueErrorf("constraint violation: %s is greater than maximum allowed value %s", formatG15(x), formatG15(base.MaxReal))
 	case string:
 		if !utf8.ValidString(x) {
-			return fmt.Errorf("constraint violation: not a valid UTF-8 string: invalid UTF-8 sequence")
+			return valueErrorf("constraint violation: not a valid UTF-8 string: invalid UTF-8 sequence")
 		}
 		n := utf8.RuneCountInString(x)
 		if n < base.MinLength {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", x, n, base.MinLength)
+			return valueErrorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", x, n, base.MinLength)
 		}
 		if n > base.MaxLength {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", x, n, base.MaxLength)
+			return valueErrorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", x, n, base.MaxLength)
 		}
 	}
 	return nil
@@ -366,13 +366,13 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 		p = skipSpaces(p[1:])
 	case p == "":
 		if mapType {
-			return Datum{}, fmt.Errorf("use \"{}\" to specify the empty map")
+			return Datum{}, valueErrorf("use \"{}\" to specify the empty map")
 		}
-		return Datum{}, fmt.Errorf("use \"[]\" to specify the empty set")
+		return Datum{}, valueErrorf("use \"[]\" to specify the empty set")
 	}
 	for len(p) > 0 && p[0] != endDelim {
 		if isDelim(p[0]) {
-			return Datum{}, fmt.Errorf("%s: unexpected \"%c\" parsing %s", s, p[0], typeEnglish(t))
+			return Datum{}, valueErrorf("%s: unexpected \"%c\" parsing %s", s, p[0], typeEnglish(t))
 		}
 		start := p
 		tok, rest, err := parseToken(p)
@@ -394,9 +394,9 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 				}
 				if c == 0 {
 					// C's "%c" of NUL ends the message there.
-					return Datum{}, fmt.Errorf("%s: syntax error at \"", start)
+					return Datum{}, valueErrorf("%s: syntax error at \"", start)
 				}
-				return Datum{}, fmt.Errorf("%s: syntax error at \"%c\" expecting \"=\"", start, c)
+				return Datum{}, valueErrorf("%s: syntax error at \"%c\" expecting \"=\"", start, c)
 			}
 			p = skipSpaces(p[1:])
 			vtok, rest, err := parseToken(p)
@@ -430,12 +430,12 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 		}
 	}
 	if endDelim == 0 && len(p) != 0 || endDelim != 0 && len(p) == 0 {
-		return Datum{}, fmt.Errorf("%s: missing \"%s\" at end of data", s, cString(endDelim))
+		return Datum{}, valueErrorf("%s: missing \"%s\" at end of data", s, cString(endDelim))
 	}
 	if endDelim != 0 {
 		p = skipSpaces(p[1:])
 		if p != "" {
-			return Datum{}, fmt.Errorf("%s: trailing garbage after \"%c\"", s, endDelim)
+			return Datum{}, valueErrorf("%s: trailing garbage after \"%c\"", s, endDelim)
 		}
 	}
 	what := "value(s)"
@@ -443,16 +443,16 @@ func ParseDatum(t *Type, s string, syms Symbols) (Datum, error) {
 		what = "pair(s)"
 	}
 	if len(d.Keys) < t.Min {
-		return Datum{}, fmt.Errorf("%s: %d %s specified but the minimum number is %d", s, len(d.Keys), what, t.Min)
+		return Datum{}, valueErrorf("%s: %d %s specified but the minimum number is %d", s, len(d.Keys), what, t.Min)
 	}
 	if len(d.Keys) > t.Max {
-		return Datum{}, fmt.Errorf("%s: %d %s specified but the maximum number is %d", s, len(d.Keys), what, uint32Max(t.Max))
+		return Datum{}, valueErrorf("%s: %d %s specified but the maximum number is %d", s, len(d.Keys), what, uint32Max(t.Max))
 	}
 	if sortDatum(&d) {
 		if mapType {
-			return Datum{}, fmt.Errorf("%s: map contains duplicate key", s)
+			return Datum{}, valueErrorf("%s: map contains duplicate key", s)
 		}
-		return Datum{}, fmt.Errorf("%s: set contains duplicate value", s)
+		return Datum{}, valueErrorf("%s: set contains duplicate value", s)
 	}
 	return d, nil
 }

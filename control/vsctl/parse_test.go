@@ -1,6 +1,7 @@
 package vsctl
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -66,6 +67,9 @@ func TestParseDatum(t *testing.T) {
 		typ := colType(t, c.table, c.col)
 		d, err := ParseDatum(typ, c.in, nil)
 		if c.wantErr {
+			if err != nil && !errors.Is(err, ErrBadValue) {
+				t.Errorf("%s.%s %q: error %v does not match ErrBadValue", c.table, c.col, c.in, err)
+			}
 			if err == nil || err.Error() != c.want {
 				t.Errorf("%s.%s %q: error %v, want %q", c.table, c.col, c.in, err, c.want)
 			}
