@@ -459,5 +459,4 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 	return ops, anyUpdates
 }
 
-
 func sortStrings(s []string) { sort.Strings(s) }
