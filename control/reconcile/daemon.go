@@ -107,8 +107,9 @@ type iface struct {
 	odp         int
 	err         string
 	dp          dataplane.Port
-	retry       bool // the open failed and is worth trying again
-	mtuRequest  int  // Interface mtu_request as opened or last applied
+	retry       bool   // the open failed and is worth trying again
+	mtuRequest  int    // Interface mtu_request as opened or last applied
+	serverPath  string // options:vhost-server-path as opened or last applied
 }
 
 // New returns a Daemon; Run starts it.
@@ -433,9 +434,16 @@ func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
 	if c.Type == "" {
 		c.Type = "system"
 	}
-	// mtu_request is not part of the key: it is applied in place (see
-	// applyMTU), so that an internal port keeps its addresses.
-	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%s", c.Name, c.Bridge, di.dpType, c.Type, sortedMap(c.Options), sortedMap(c.OtherConfig), c.MAC)
+	// mtu_request and vhost-server-path are not part of the key: they
+	// are applied in place (applyMTU, applySocketPath), so that an
+	// internal port keeps its addresses and a vhost port its counters.
+	opts := make(map[string]string, len(c.Options))
+	for k, v := range c.Options {
+		if k != "vhost-server-path" {
+			opts[k] = v
+		}
+	}
+	key := fmt.Sprintf("%s|%s|%s|%s|%v|%v|%s", c.Name, c.Bridge, di.dpType, c.Type, sortedMap(opts), sortedMap(c.OtherConfig), c.MAC)
 	return c, key
 }
 
@@ -469,7 +477,9 @@ func (d *Daemon) reconfigure() error {
 			// placeholder (and its port is rebuilt with it).
 			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil {
 				f.port = di.port
-				if cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest) {
+				sp := cfg.Options["vhost-server-path"]
+				if (cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest)) &&
+					(sp == f.serverPath || d.applySocketPath(f, sp)) {
 					continue
 				}
 			}
@@ -703,6 +713,7 @@ func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error,
 	cfg.Global = root["other_config"].StringMap()
 	d.mu.Unlock()
 	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key, mtuRequest: cfg.MTURequest,
+		serverPath:  cfg.Options["vhost-server-path"],
 		otherConfig: cfg.OtherConfig, affinity: cfg.OtherConfig["pmd-rxq-affinity"]}
 	covUpdatePort.Inc()
 	o, ok := opener(cfg.Type)
@@ -1000,6 +1011,27 @@ func (d *Daemon) applyMTU(f *iface, mtu int) bool {
 	}
 	f.mtuRequest = mtu
 	log.Info("%s: MTU set to %d", f.name, want)
+	return true
+}
+
+// socketPathSetter is implemented by vhost-user ports, which move to a
+// new socket without being recreated.
+type socketPathSetter interface {
+	SetSocketPath(string) error
+}
+
+// applySocketPath applies a new options:vhost-server-path in place; false
+// when the port must be reopened instead.
+func (d *Daemon) applySocketPath(f *iface, path string) bool {
+	ss, ok := f.dp.(socketPathSetter)
+	if f.dp == nil || !ok || path == "" {
+		return false
+	}
+	if err := ss.SetSocketPath(path); err != nil {
+		log.Warn("%s: vhost-server-path %s: %v", f.name, path, err)
+		return false
+	}
+	f.serverPath = path
 	return true
 }
 

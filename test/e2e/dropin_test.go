@@ -47,9 +47,7 @@ func TestDropInWithRealOVSDBServer(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("ovs-vsctl %v: %v\nlog:\n%s", args, r, d.Log())
 		}
-		if r.Elapsed > time.Second {
-			t.Errorf("ovs-vsctl %v took %v", args, r.Elapsed)
-		}
+		checkPrompt(t, d, args, r.Elapsed)
 		if args[0] == "add-port" {
 			if !strings.Contains(r.Stderr, `Error detected while setting up 'vx0': gvswitch does not support Interface type "vxlan".`) {
 				t.Errorf("vxlan: stderr %q", r.Stderr)

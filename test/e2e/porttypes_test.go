@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,18 @@ func TestDPDKPortTypesWithoutPeers(t *testing.T) {
 	}
 	if strings.Contains(dpif, "dpdk0") {
 		t.Errorf("dpif/show lists the failed dpdk0:\n%s", dpif)
+	}
+	// A new vhost-server-path applies in place: same port (same
+	// datapath number), new socket.
+	odp := regexp.MustCompile(`    vhu0 2/\d+:`).FindString(dpif)
+	sock2 := filepath.Join(filepath.Dir(sock), "vhu0-new.sock")
+	mustVsctl(t, d, "set", "Interface", "vhu0", "options:vhost-server-path="+sock2)
+	dpif = d.Appctl(t, "dpif/show").Stdout
+	if odp == "" || !strings.Contains(dpif, odp) {
+		t.Errorf("vhu0 recreated by a vhost-server-path change (was %q):\n%s", odp, dpif)
+	}
+	if !strings.Contains(d.Log(), "socket changed from '"+sock+"' to '"+sock2+"'") {
+		t.Errorf("no socket change in the log:\n%s", d.Log())
 	}
 	// Deleting the server port removes its socket.
 	mustVsctl(t, d, "del-port", "vhs0")

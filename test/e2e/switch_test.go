@@ -31,10 +31,23 @@ func mustVsctl(t *testing.T, d *Daemon, args ...string) string {
 	if r.Code != 0 || r.Stderr != "" {
 		t.Fatalf("ovs-vsctl %v: %v\nlog:\n%s", args, r, d.Log())
 	}
-	if r.Elapsed > time.Second {
-		t.Errorf("ovs-vsctl %v took %v (cur_cfg not bumped promptly?)", args, r.Elapsed)
-	}
+	checkPrompt(t, d, args, r.Elapsed)
 	return r.Stdout
+}
+
+// checkPrompt fails the test when an ovs-vsctl command took more than a
+// second beyond what a read-only ovs-vsctl takes right now: on a loaded
+// machine the tool itself can take that long to start, which says
+// nothing about the switch.
+func checkPrompt(t *testing.T, d *Daemon, args []string, took time.Duration) {
+	t.Helper()
+	if took <= time.Second {
+		return
+	}
+	base := d.Vsctl(t, "--no-wait", "get", "Open_vSwitch", ".", "cur_cfg").Elapsed
+	if took > time.Second+2*base {
+		t.Errorf("ovs-vsctl %v took %v (a read-only ovs-vsctl takes %v now): cur_cfg not bumped promptly?", args, took, base)
+	}
 }
 
 // Two hosts on access ports of VLAN 300 ping each other through gvswitchd;
@@ -136,9 +149,10 @@ func TestLibvirtAddPort(t *testing.T) {
 	r := libvirt()
 	want := "ovs-vsctl: Error detected while setting up 'vnet0': could not open network device vnet0 (No such device).  See ovs-vswitchd log for details.\n" +
 		"ovs-vsctl: The default log directory is "
-	if r.Code != 0 || !strings.HasPrefix(r.Stderr, want) || r.Elapsed > time.Second {
-		t.Errorf("without a vnet0 device: %v (took %v)", r, r.Elapsed)
+	if r.Code != 0 || !strings.HasPrefix(r.Stderr, want) {
+		t.Errorf("without a vnet0 device: %v", r)
 	}
+	checkPrompt(t, d, []string{"libvirt add-port"}, r.Elapsed)
 	// The device appearing later is picked up without another command,
 	// as Open vSwitch does.
 	Veth(t, "vnet0", sw, "vnet0p", sw)
@@ -167,9 +181,10 @@ func TestLibvirtAddPort(t *testing.T) {
 	}
 	// With the tap present (libvirt creates it first): silent success.
 	r = libvirt()
-	if r.Code != 0 || r.Stderr != "" || r.Stdout != "" || r.Elapsed > time.Second {
-		t.Errorf("with vnet0: %v (took %v)\nlog:\n%s", r, r.Elapsed, d.Log())
+	if r.Code != 0 || r.Stderr != "" || r.Stdout != "" {
+		t.Errorf("with vnet0: %v\nlog:\n%s", r, d.Log())
 	}
+	checkPrompt(t, d, []string{"libvirt add-port"}, r.Elapsed)
 	got := mustVsctl(t, d, "get", "Interface", "vnet0", "ofport", "external_ids:attached-mac", "error")
 	if got != "1\n\"52:54:00:d4:25:2e\"\n[]\n" {
 		t.Errorf("vnet0 row: %q", got)
