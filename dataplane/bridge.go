@@ -104,8 +104,20 @@ type PortCounters struct {
 	RxErrors uint64
 	// TxMTUDrops: frames larger than the port's MTU.
 	TxMTUDrops uint64
-	// TxNoBufDrops: flood copies lost to an empty pool.
+	// TxNoBufDrops: flood copies, and GSO frames being segmented for the
+	// port, lost to an empty pool.
 	TxNoBufDrops uint64
+	// TxGSOSegmented counts GSO frames the bridge cut into segments for
+	// the port (it does not carry them whole, see OffloadCapable), and
+	// TxGSOSegments the segments so made.
+	TxGSOSegmented, TxGSOSegments uint64
+	// TxCsumCompleted counts partial checksums the bridge completed for
+	// the port (it does not carry them).
+	TxCsumCompleted uint64
+	// TxOffloadDrops: frames whose offload metadata the port does not
+	// carry and the bridge could not act on (a GSO frame that is not
+	// TCP, a checksum offset outside the frame).
+	TxOffloadDrops uint64
 	// InjectDrops: frames Inject could not send for lack of a buffer.
 	InjectDrops uint64
 }
@@ -172,6 +184,7 @@ type bridgePort struct {
 	capture atomic.Pointer[Capture]
 	cnt     struct {
 		vlan, reserved, bond, errors, mtu, nobuf, slow atomic.Uint64
+		segmented, segments, completed, offloadBad     atomic.Uint64
 	}
 }
 
@@ -180,7 +193,8 @@ type portView struct {
 	bp      *bridgePort
 	cfg     PortConfig
 	pol     vlanPolicy
-	targets []*txTarget // the port, or one per bond member index (nil: none)
+	targets []*txTarget  // the port, or one per bond member index (nil: none)
+	offl    []TxOffloads // what each target transmits, asked once per snapshot
 	bond    *bond.Bond
 }
 
@@ -418,7 +432,9 @@ func (b *Bridge) PortCounters(no uint32) (PortCounters, error) {
 		RxVLANDrops: bp.cnt.vlan.Load(), RxReservedDrops: bp.cnt.reserved.Load(),
 		RxBondDrops: bp.cnt.bond.Load(), RxErrors: bp.cnt.errors.Load(),
 		TxMTUDrops: bp.cnt.mtu.Load(), TxNoBufDrops: bp.cnt.nobuf.Load(),
-		InjectDrops: bp.cnt.slow.Load(),
+		InjectDrops:    bp.cnt.slow.Load(),
+		TxGSOSegmented: bp.cnt.segmented.Load(), TxGSOSegments: bp.cnt.segments.Load(),
+		TxCsumCompleted: bp.cnt.completed.Load(), TxOffloadDrops: bp.cnt.offloadBad.Load(),
 	}, nil
 }
 
@@ -478,6 +494,11 @@ func (b *Bridge) publishLocked(changed map[uint32]PortConfig) {
 				keep[d] = t
 			}
 			pv.targets = append(pv.targets, t)
+			var o TxOffloads
+			if d != nil {
+				o = txOffloadsOf(d)
+			}
+			pv.offl = append(pv.offl, o)
 		}
 		bp.devs = keep
 		s.ports = append(s.ports, pv)

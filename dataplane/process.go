@@ -7,6 +7,7 @@ import (
 
 	"gvswitch/bond"
 	"gvswitch/fdb"
+	"gvswitch/internal/offload"
 )
 
 // EtherTypes the pipeline looks at.
@@ -24,18 +25,22 @@ const (
 // worker is the per-goroutine state of Process: tx batches, a pool cache
 // and counters. Made on the first Process call of its id and kept.
 type worker struct {
-	seq    atomic.Uint64 // odd while inside Process (RCU-like quiescence)
-	id     int
-	cache  *PoolCache
-	outs   []outBatch // by snapshot port index
-	dirty  []int32    // port indexes with a non-empty batch
-	flood  []int32    // scratch: flood targets of one packet
-	one    [1]SlowFrame
-	sendv  []*Packet
-	hits   atomic.Uint64
-	misses atomic.Uint64
-	emc    [emcSize]emcEntry
-	noEMC  bool
+	seq   atomic.Uint64 // odd while inside Process (RCU-like quiescence)
+	id    int
+	cache *PoolCache
+	outs  []outBatch // by snapshot port index
+	dirty []int32    // port indexes with a non-empty batch
+	flood []int32    // scratch: flood targets of one packet
+	one   [1]SlowFrame
+	sendv []*Packet
+	segs  []*Packet // scratch: segments of a flooded GSO frame
+	// Segmenters of the egress path and of flood copies (the flood's
+	// output may flush a batch that segments meanwhile).
+	txSeg, floodSeg offload.Segmenter
+	hits            atomic.Uint64
+	misses          atomic.Uint64
+	emc             [emcSize]emcEntry
+	noEMC           bool
 }
 
 // The exact-match cache: a per-worker, direct-mapped copy of recent FDB
@@ -86,7 +91,7 @@ func (b *Bridge) worker(id int) *worker {
 	if w := b.workers[id].Load(); w != nil {
 		return w
 	}
-	w := &worker{id: id, cache: b.pool.NewCache(0), sendv: make([]*Packet, 0, maxBatch), noEMC: b.cfg.DisableEMC}
+	w := &worker{id: id, cache: b.pool.NewCache(0), sendv: make([]*Packet, 0, maxBatch), segs: make([]*Packet, 0, maxBatch), noEMC: b.cfg.DisableEMC}
 	b.workers[id].CompareAndSwap(nil, w)
 	return b.workers[id].Load()
 }
@@ -188,6 +193,7 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 				et = binary.BigEndian.Uint16(d[16:18])
 				copy(d[4:16], d[0:12])
 				p.TrimFront(vlanTagLen)
+				adjustCsumStart(p, -vlanTagLen)
 				d = p.Data()
 				tagged = false
 			}
@@ -284,6 +290,14 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 		}
 		last := len(w.flood) - 1
 		for _, oi := range w.flood[:last] {
+			if p.GSOSize != 0 && p.Len() > w.cache.pool.DataRoom() {
+				// A GSO frame no worker buffer holds: copy it as
+				// segments.
+				if !w.floodGSO(s, int(oi), p, vlan, tagged) {
+					nNoBuf++
+				}
+				continue
+			}
 			c := w.cache.Get()
 			if c == nil || !c.CopyFrom(p) {
 				if c != nil {
@@ -350,10 +364,12 @@ func (w *worker) output(s *snapshot, oi int, p *Packet, vlan uint16, tagged bool
 		copy(d[0:12], d[4:16])
 		binary.BigEndian.PutUint16(d[12:14], etherTypeVLAN)
 		binary.BigEndian.PutUint16(d[14:16], vlan)
+		adjustCsumStart(p, vlanTagLen)
 	case !want && tagged:
 		d := p.Data()
 		copy(d[4:16], d[0:12])
 		p.TrimFront(vlanTagLen)
+		adjustCsumStart(p, -vlanTagLen)
 	}
 	ob := &w.outs[oi]
 	m, h := int16(0), uint32(0)
@@ -387,8 +403,10 @@ func (w *worker) flush(s *snapshot) {
 	w.dirty = w.dirty[:0]
 }
 
-// flushPort sends port oi's batch: MTU check, capture, one TxBurst per
-// device under its tx queue lock.
+// flushPort sends port oi's batch: MTU check, offloads the device does
+// not carry (checksums completed, GSO frames segmented), capture, one
+// TxBurst per device under its tx queue lock (more when segments
+// overflow the send vector).
 func (w *worker) flushPort(s *snapshot, oi int) {
 	ob := &w.outs[oi]
 	if len(ob.pkts) == 0 {
@@ -396,43 +414,66 @@ func (w *worker) flushPort(s *snapshot, oi int) {
 	}
 	pv := &s.ports[oi]
 	bp := pv.bp
+	var ec egressCounters
 	for ti, t := range pv.targets {
 		if t == nil {
 			continue
 		}
 		mtu := t.port.MTU()
+		caps := pv.offl[ti]
 		send := w.sendv[:0]
-		var mtuDrops uint64
 		for i, p := range ob.pkts {
 			if p == nil || int(ob.member[i]) != ti {
 				continue
 			}
 			ob.pkts[i] = nil
-			if p.GSOSize == 0 && payloadLen(p.Data()) > mtu {
-				mtuDrops++
+			if p.GSOSize != 0 {
+				if pv.bond != nil {
+					pv.bond.Account(ob.hash[i], p.Len())
+				}
+				send = w.egressGSO(bp, t, caps, mtu, p, send, &ec)
+				continue
+			}
+			if payloadLen(p.Data()) > mtu {
+				ec.mtu++
 				w.cache.Put(p)
 				continue
+			}
+			if p.Offload&OffloadCsumPartial != 0 && !caps.CsumPartial {
+				if !completeCsum(p) {
+					ec.bad++
+					w.cache.Put(p)
+					continue
+				}
+				ec.completed++
 			}
 			if pv.bond != nil {
 				pv.bond.Account(ob.hash[i], p.Len())
 			}
+			if len(send) == cap(send) {
+				send = w.transmit(bp, t, send)
+			}
 			send = append(send, p)
 		}
-		if mtuDrops != 0 {
-			bp.cnt.mtu.Add(mtuDrops)
+		if len(send) != 0 {
+			w.transmit(bp, t, send)
 		}
-		if len(send) == 0 {
-			continue
-		}
-		if c := bp.capture.Load(); c != nil {
-			c.record(send, CaptureTx, time.Now().UnixNano())
-		}
-		t.send(w.id, send)
-		clear(send)
 	}
+	ec.addTo(bp)
 	ob.pkts = ob.pkts[:0]
 	ob.member = ob.member[:0]
 	ob.hash = ob.hash[:0]
+}
+
+// transmit records send in the port's capture and hands it to t's
+// TxBurst; it returns the emptied send vector.
+func (w *worker) transmit(bp *bridgePort, t *txTarget, send []*Packet) []*Packet {
+	if c := bp.capture.Load(); c != nil {
+		c.record(send, CaptureTx, time.Now().UnixNano())
+	}
+	t.send(w.id, send)
+	clear(send)
+	return send[:0]
 }
 
 // gratARPLock is how long a gratuitous ARP learned on a local port keeps
