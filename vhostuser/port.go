@@ -78,6 +78,7 @@ type Port struct {
 	vrings [maxVrings]vringSlot
 
 	link          atomic.Bool
+	mtu           atomic.Int32
 	everConnected atomic.Bool
 	queuePairs    atomic.Int32
 	notifyQueue   atomic.Pointer[func()]
@@ -156,6 +157,9 @@ func newPort(name string, mode Mode, path string, opts Options) (*Port, error) {
 	}
 	if opts.IOMMU {
 		p.miss = make(chan iotlbMiss, 64)
+	}
+	if opts.MTU > 0 {
+		p.mtu.Store(int32(opts.MTU))
 	}
 	p.queuePairs.Store(1)
 	p.publishStatus(nil)
@@ -258,10 +262,21 @@ func (p *Port) Link() bool { return p.link.Load() }
 
 // MTU is the configured MTU (1500 by default).
 func (p *Port) MTU() int {
-	if p.opts.MTU > 0 {
-		return p.opts.MTU
+	if m := p.mtu.Load(); m > 0 {
+		return int(m)
 	}
 	return 1500
+}
+
+// SetMTU changes the MTU the port reports (Interface mtu_request). Like
+// OVS-DPDK's vhost ports it does not change what the guest may send: the
+// guest's own MTU is its business (QEMU's host_mtu tells it one).
+func (p *Port) SetMTU(mtu int) error {
+	if mtu < 68 || mtu > 65535 {
+		return fmt.Errorf("vhost-user port %s: MTU %d out of range 68..65535", p.name, mtu)
+	}
+	p.mtu.Store(int32(mtu))
+	return nil
 }
 
 // MAC is all zeros: a vhost-user port has no address of its own (OVS's

@@ -232,6 +232,9 @@ func TestClientPortsForward(t *testing.T) {
 	if pa.RxQueueEnabled(0) || pa.Link() {
 		t.Fatal("queue enabled / link up without a guest")
 	}
+	if pa.MTU() != 1500 || pa.SetMTU(9000) != nil || pa.MTU() != 9000 || pa.SetMTU(10) == nil {
+		t.Fatalf("MTU %d after SetMTU(9000), or SetMTU(10) accepted", pa.MTU())
+	}
 	ga.setup(t, 1)
 	gb.setup(t, 1)
 	waitFor(t, "link up", 5*time.Second, func() bool { return pa.Link() && pb.Link() })
