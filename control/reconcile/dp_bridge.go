@@ -36,6 +36,7 @@ type bridgeDatapath struct {
 	bridges  map[string]*dataplane.Bridge
 	registry *bond.Registry
 	lastAge  time.Time
+	captures map[string]*captureJob // by port name
 }
 
 // portState is what bridgeDatapath keeps in port.dpState.
@@ -54,7 +55,8 @@ type memberRxqs struct {
 }
 
 func newBridgeDatapath(d *Daemon) *bridgeDatapath {
-	return &bridgeDatapath{d: d, bridges: map[string]*dataplane.Bridge{}, registry: &bond.Registry{}}
+	return &bridgeDatapath{d: d, bridges: map[string]*dataplane.Bridge{}, registry: &bond.Registry{},
+		captures: map[string]*captureJob{}}
 }
 
 func (b *bridgeDatapath) configure(other map[string]string) error {
@@ -339,6 +341,7 @@ func (b *bridgeDatapath) detach(p *port) {
 	if !ok {
 		return
 	}
+	b.stopCaptureLocked(p.name)
 	for _, m := range st.rxqs {
 		b.removeRxqs(m.f, m.qs)
 	}
@@ -383,6 +386,9 @@ func (b *bridgeDatapath) registerCommands(s *unixctl.Server) error {
 		{"fdb/stats-clear", "[bridge]", 0, 1, b.fdbStatsClear},
 		{"fdb/add", "bridge port vlan mac", 4, 4, b.fdbAdd},
 		{"fdb/del", "bridge vlan mac", 3, 3, b.fdbDel},
+		{"capture/start", "port file [count]", 2, 3, b.captureStart},
+		{"capture/stop", "port", 1, 1, b.captureStop},
+		{"capture/show", "", 0, 0, b.captureShow},
 		{"dpif-netdev/pmd-stats-show", "[-pmd core] [dp]", 0, 3, b.pmdStats},
 		{"dpif-netdev/pmd-stats-clear", "[-pmd core] [dp]", 0, 3, b.pmdStatsClear},
 		{"dpif-netdev/pmd-rxq-show", "[-pmd core] [-secs secs] [dp]", 0, 5, b.pmdRxqs},

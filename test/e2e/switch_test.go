@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"gvswitch/internal/testenv"
 )
@@ -82,6 +88,22 @@ func TestAccessPortsForward(t *testing.T) {
 		if !strings.Contains(dpif, want) {
 			t.Errorf("dpif/show lacks %q:\n%s", want, dpif)
 		}
+	}
+	// A packet capture of p2 (capture/start, capture/stop) while p1
+	// pings it: a pcap file the standard reader takes.
+	pcapFile := filepath.Join(t.TempDir(), "p2.pcap")
+	if r := d.Appctl(t, "capture/start", "p2", pcapFile); r.Code != 0 || r.Stdout != "capturing on p2 to "+pcapFile+"\n" {
+		t.Errorf("capture/start: %v", r)
+	}
+	Run(t, nil, "ip", "netns", "exec", hosts[0].ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", hosts[1].ip)
+	if r := d.Appctl(t, "capture/stop", "p2"); r.Code != 0 || !strings.HasPrefix(r.Stdout, "p2: ") {
+		t.Errorf("capture/stop: %v", r)
+	}
+	if n := pcapICMP(t, pcapFile); n < 4 {
+		t.Errorf("capture of p2 holds %d ICMP frames, want the 2 requests and 2 replies", n)
+	}
+	if r := d.Appctl(t, "capture/start", "p2", "relative.pcap"); r.Code != 2 {
+		t.Errorf("capture/start with a relative path: %v", r)
 	}
 	// Static entries (fdb/add, fdb/del).
 	if r := d.Appctl(t, "fdb/add", "br0", "p3", "301", "02:00:00:00:33:33"); r.Code != 0 {
@@ -191,5 +213,30 @@ func TestLibvirtAddPort(t *testing.T) {
 	}
 	if got := mustVsctl(t, d, "get", "Port", "vnet0", "tag"); got != "300\n" {
 		t.Errorf("vnet0 tag: %q", got)
+	}
+}
+
+// pcapICMP counts the ICMP frames in a pcap file, read with gopacket.
+func pcapICMP(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	n := 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			return n
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		if p.Layer(layers.LayerTypeICMPv4) != nil {
+			n++
+		}
 	}
 }
