@@ -24,7 +24,9 @@ func registerPortTypes() {
 		if err := reconcile.CheckNetDevice(c.Name); err != nil {
 			return nil, err
 		}
-		p, err := afpacket.Open(c.Name, afpacket.Options{Pool: c.Pool, MTU: c.MTURequest})
+		opt := afpacket.Options{Pool: c.Pool, MTU: c.MTURequest}
+		opt.KeepOffloads, opt.GSOPool = kernelOffloads(c) // userspace-tso-enable
+		p, err := afpacket.Open(c.Name, opt)
 		if err != nil {
 			return nil, fmt.Errorf("could not open network device %s (%v)", c.Name, err)
 		}
@@ -50,6 +52,7 @@ func registerPortTypes() {
 	// tap device named after the interface.
 	reconcile.RegisterType("internal", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
 		opt := tap.Options{Pool: c.Pool, MTU: c.MTURequest}
+		opt.KeepOffloads, opt.GSOPool = kernelOffloads(c) // userspace-tso-enable
 		if c.MAC != "" {
 			hw, err := net.ParseMAC(c.MAC)
 			if err != nil || len(hw) != 6 {

@@ -12,12 +12,13 @@
 // internal/offload), so every packet fits a pool buffer and the MTU, and
 // partial checksums are completed, so any egress port can forward the
 // packets: TCP between namespaces works without turning the veths'
-// offloads off (Open vSwitch needs ethtool -K tx off). When every egress
-// port carries offload metadata, Options.KeepOffloads leaves checksums
-// partial (Packet.Offload/CsumStart/CsumOffset) and Options.GSOPool keeps
-// GSO frames whole (Packet.GSOSize), which is several times faster. On
-// transmit, the metadata of any packet goes into the virtio-net header and
-// the kernel completes the work.
+// offloads off (Open vSwitch needs ethtool -K tx off). Options.KeepOffloads
+// leaves checksums partial (Packet.Offload/CsumStart/CsumOffset) and
+// Options.GSOPool keeps GSO frames whole (Packet.GSOSize), which is several
+// times faster; the bridge then completes or segments them for egress
+// ports that cannot carry them. On transmit, the metadata of any packet
+// goes into the virtio-net header and the kernel completes the work: the
+// port is a dataplane.OffloadCapable that carries everything.
 //
 // Frames the socket itself sent are not received again
 // (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING frames are skipped). VLAN

@@ -31,17 +31,17 @@ type Options struct {
 	// a 64 KiB GSO frame; 0 means DefaultRxFrames.
 	RxFrames int
 	// KeepOffloads passes partial checksums on as Packet offload
-	// metadata instead of completing them on receive. Set it only when
-	// every port these packets may reach carries the metadata (afpacket
-	// and tap do) or completes checksums itself; by default the port
-	// completes them, which any egress port can forward.
+	// metadata instead of completing them on receive. A dataplane.Bridge
+	// completes them for egress ports that do not carry them (see
+	// dataplane.OffloadCapable); other consumers of the packets must do
+	// the same. By default the port completes them itself.
 	KeepOffloads bool
 	// GSOPool, if set, holds buffers of at least MaxGSOFrame bytes: a
 	// TCP GSO frame is then received whole into one of them, with
 	// Packet.GSOSize set, instead of being cut into MSS-sized packets.
-	// That is several times faster for TCP between kernel ports, but set
-	// it only when every port such a frame may reach carries GSO metadata
-	// (afpacket and tap do) or segments it itself (offload.Segmenter).
+	// That is several times faster for TCP between kernel ports. A
+	// dataplane.Bridge segments such frames for egress ports that do not
+	// carry them; other consumers must do the same (offload.Segmenter).
 	// Such frames keep their partial checksum whatever KeepOffloads says.
 	GSOPool *dataplane.Pool
 }
@@ -440,7 +440,17 @@ func (p *Port) Close() error {
 	return p.closeErr
 }
 
+// TxOffloads implements dataplane.OffloadCapable: the kernel takes
+// partial checksums and GSO frames of up to MaxGSOFrame bytes through the
+// virtio-net header (PACKET_VNET_HDR), whatever the receive options.
+func (p *Port) TxOffloads() dataplane.TxOffloads {
+	return dataplane.TxOffloads{CsumPartial: true, MaxGSOFrame: MaxGSOFrame}
+}
+
 // HardwareAddr is MAC as a net.HardwareAddr.
 func (p *Port) HardwareAddr() net.HardwareAddr { return net.HardwareAddr(p.mac[:]) }
 
-var _ dataplane.Port = (*Port)(nil)
+var (
+	_ dataplane.Port           = (*Port)(nil)
+	_ dataplane.OffloadCapable = (*Port)(nil)
+)

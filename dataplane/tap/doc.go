@@ -10,7 +10,9 @@
 // host stack, so what it reads is complete and fits a pool buffer; with
 // Options.KeepOffloads the host stack may hand over partial checksums
 // (TUN_F_CSUM), and with Options.GSOPool whole TCP GSO frames (TUN_F_TSO4/6),
-// read with readv into a pool buffer plus a spill area. The tap has one rx
+// read with readv into a pool buffer plus a spill area; the bridge completes
+// or segments them for egress ports that cannot carry them (the tap itself
+// is a dataplane.OffloadCapable that carries everything). The tap has one rx
 // and one tx queue; each frame costs one read or write system call (a tap
 // has no batched interface).
 package tap

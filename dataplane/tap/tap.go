@@ -30,14 +30,16 @@ type Options struct {
 	MTU int
 	// KeepOffloads offers checksum offload to the host stack (TUN_F_CSUM):
 	// frames then arrive with partial checksums, passed on as Packet
-	// offload metadata. Set it only when every port these packets may
-	// reach carries the metadata or completes checksums; by default the
-	// kernel completes them before the tap.
+	// offload metadata. A dataplane.Bridge completes them for egress
+	// ports that do not carry them (dataplane.OffloadCapable); other
+	// consumers must do the same. By default the kernel completes them
+	// before the tap.
 	KeepOffloads bool
 	// GSOPool, if set, holds buffers of at least MaxGSOFrame bytes, and
 	// TCP segmentation offload is offered to the host stack: its TCP
 	// frames of up to 64 KiB arrive whole, in these buffers, with
-	// Packet.GSOSize set. The same caution as for KeepOffloads applies.
+	// Packet.GSOSize set. A dataplane.Bridge segments them for egress
+	// ports that do not carry them; other consumers must do the same.
 	GSOPool *dataplane.Pool
 }
 
@@ -420,11 +422,24 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	return sent
 }
 
+// gsoType is the virtio GSO type of a TCP frame by its IP version, past
+// any 802.1Q/802.1ad tags.
 func gsoType(frame []byte) uint8 {
-	if len(frame) >= 14 && frame[12] == 0x86 && frame[13] == 0xdd {
+	i := 12
+	for i+2 <= len(frame) && (frame[i] == 0x81 && frame[i+1] == 0x00 || frame[i] == 0x88 && frame[i+1] == 0xa8) {
+		i += 4
+	}
+	if i+2 <= len(frame) && frame[i] == 0x86 && frame[i+1] == 0xdd {
 		return offload.GSOTCPv6
 	}
 	return offload.GSOTCPv4
+}
+
+// TxOffloads implements dataplane.OffloadCapable: the kernel takes partial
+// checksums and GSO frames of up to MaxGSOFrame bytes written with their
+// virtio-net header (IFF_VNET_HDR), whatever the receive options.
+func (p *Port) TxOffloads() dataplane.TxOffloads {
+	return dataplane.TxOffloads{CsumPartial: true, MaxGSOFrame: MaxGSOFrame}
 }
 
 // rawWrite is write(2) without the runtime's blocking-syscall
@@ -463,7 +478,10 @@ func (p *Port) Close() error {
 	return p.closeErr
 }
 
-var _ dataplane.Port = (*Port)(nil)
+var (
+	_ dataplane.Port           = (*Port)(nil)
+	_ dataplane.OffloadCapable = (*Port)(nil)
+)
 
 // HardwareAddrString is the MAC in the usual colon form.
 func (p *Port) HardwareAddrString() string { return net.HardwareAddr(p.mac[:]).String() }
