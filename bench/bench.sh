@@ -54,7 +54,7 @@ cleanup() {
 	if [ $ADDED -gt 0 ]; then
 		cur=$(cat $NR); echo $((cur > ADDED ? cur - ADDED : 0)) > $NR
 	fi
-	rm -rf "$W"
+	if [ -n "${KEEP:-}" ]; then log "kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -13,11 +13,13 @@
 // DataplanePort. OpenPort makes one from a command-line spec such as
 // "vhost-server:/run/vhu0.sock" or "afpacket:veth0".
 //
-// Frame sizes are the bytes handed to the port, without the 4-byte FCS, as
-// dpdk-testpmd's --txpkts counts them; line-rate percentages count 20 more
-// bytes per frame on the wire (preamble, start delimiter, inter-frame gap),
-// so 64-byte frames at 100 % of 10 Gbit/s are 14.88 Mpps, the figure users
-// expect for minimum-size frames.
+// Frame sizes count the 4-byte FCS, as RFC 2544 and DPDK's pktgen do: a
+// 64-byte frame is 60 bytes handed to the port (dpdk-testpmd's --txpkts
+// counts without FCS: its 60 is our 64), and a 1518-byte frame fits a
+// 1500-byte MTU. Byte counts and Gbit/s count the FCS too. Line-rate
+// percentages add 20 bytes per frame on the wire (preamble, start
+// delimiter, inter-frame gap), so 64-byte frames at 100 % of 10 Gbit/s are
+// 14.88 Mpps, the figure users expect for minimum-size frames.
 //
 // The send/receive loop runs on one locked OS thread, optionally pinned to
 // a CPU, and allocates nothing per burst (see BenchmarkLoop).

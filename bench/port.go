@@ -28,6 +28,12 @@ type Port interface {
 	Close() error
 }
 
+// FrameLimiter is implemented by ports that carry frames up to a size
+// (counted with FCS, as stream sizes are); Run refuses larger sizes.
+type FrameLimiter interface {
+	MaxFrameSize() int
+}
+
 // ErrBadSpec is wrapped by OpenPort for a spec it cannot parse.
 var ErrBadSpec = errors.New("bad port spec")
 
@@ -35,6 +41,9 @@ var ErrBadSpec = errors.New("bad port spec")
 type PortOptions struct {
 	// RingSize is the vhost-user virtqueue size (0: 1024).
 	RingSize int
+	// BufSize is the vhost-user buffer size (0: 2048, enough for 1518-byte
+	// frames; raise it for jumbo frames).
+	BufSize int
 	// HugePages backs vhost-user guest memory with 2 MiB hugepages.
 	HugePages bool
 	// ConnectTimeout bounds waiting for the back-end (0: 60 s).
@@ -121,7 +130,13 @@ func OpenVhost(name, path string, listen bool, opt PortOptions) (*VhostPort, err
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	const bufSize = 2048 // a 1518-byte frame and its header fit one buffer
+	bufSize := opt.BufSize
+	if bufSize == 0 {
+		bufSize = 2048 // a 1518-byte frame and its header fit one buffer
+	}
+	if bufSize < 128 || bufSize > 65536 {
+		return nil, fmt.Errorf("port %s: buffer size %d outside 128..65536", name, bufSize)
+	}
 	memSize := 2*ringSize*(bufSize+16+8+2) + 4*4096 + 1<<20
 	p := &VhostPort{name: name, path: path, listen: listen}
 	var err error
@@ -145,6 +160,7 @@ func OpenVhost(name, path string, listen bool, opt PortOptions) (*VhostPort, err
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	p.f.ReplyTimeout = timeout
 	if opt.HugePages {
 		if p.f.Mem, err = vhosttest.NewHugeMemory(memSize); err != nil {
 			p.Close()
@@ -168,6 +184,9 @@ func (p *VhostPort) Tx(frames [][]byte) int { return p.tx.TxBurst(frames) }
 
 // Rx collects frames from the receive ring.
 func (p *VhostPort) Rx(frames [][]byte) int { return p.rx.RxBurst(frames) }
+
+// MaxFrameSize is the largest frame (with FCS) one transmit buffer holds.
+func (p *VhostPort) MaxFrameSize() int { return p.tx.BufSize - p.tx.HdrLen + FCSLen }
 
 // Features are the negotiated virtio features.
 func (p *VhostPort) Features() uint64 { return p.f.Features }
@@ -229,6 +248,9 @@ func (p *DataplanePort) Tx(frames [][]byte) int {
 	}
 	return p.port.TxBurst(0, pk[:n])
 }
+
+// MaxFrameSize is the largest frame (with FCS) a pool packet holds.
+func (p *DataplanePort) MaxFrameSize() int { return p.pool.DataRoom() + FCSLen }
 
 // Rx receives a burst, freeing the previous one's packets first.
 func (p *DataplanePort) Rx(frames [][]byte) int {

@@ -51,7 +51,7 @@ type Progress struct {
 // StreamResult is what one stream (or all of them, Result.Total) did.
 type StreamResult struct {
 	Name      string  `json:"name"`
-	FrameSize float64 `json:"frame_size"` // mean, bytes without FCS
+	FrameSize float64 `json:"frame_size"` // mean, bytes with FCS
 	Flows     int     `json:"flows"`
 	RatePPS   float64 `json:"rate_pps"` // asked for; 0: max
 	TxPackets uint64  `json:"tx_packets"`
@@ -60,7 +60,7 @@ type StreamResult struct {
 	RxBytes   uint64  `json:"rx_bytes"`
 	TxPPS     float64 `json:"tx_pps"`
 	RxPPS     float64 `json:"rx_pps"`
-	TxGbps    float64 `json:"tx_gbps"` // frame bits (no FCS, preamble or gap)
+	TxGbps    float64 `json:"tx_gbps"` // frame bits with FCS (no preamble or gap)
 	RxGbps    float64 `json:"rx_gbps"`
 	Lost      int64   `json:"lost"` // sent minus received (negative: duplicates)
 	LossPct   float64 `json:"loss_pct"`
@@ -131,6 +131,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		s := &cfg.Streams[i]
 		if err := s.Validate(len(cfg.Ports)); err != nil {
 			return nil, fmt.Errorf("stream %d: %w", i, err)
+		}
+		if fl, ok := cfg.Ports[s.Tx].(FrameLimiter); ok {
+			for _, n := range s.Sizes {
+				if n > fl.MaxFrameSize() {
+					return nil, fmt.Errorf("stream %d: %w: frame size %d larger than port %s carries (%d)",
+						i, ErrBadStream, n, cfg.Ports[s.Tx].Name(), fl.MaxFrameSize())
+				}
+			}
 		}
 		st := &streamState{gen: newFrameGen(s, cfg.Epoch, byte(i)), port: cfg.Ports[s.Tx], rate: s.Rate, flows: s.Flows(),
 			slots: make([][]byte, burst), txFrames: make([][]byte, burst)}
@@ -253,7 +261,7 @@ func (l *loop) send(now int64, count uint64) bool {
 		}
 		k := st.port.Tx(frames)
 		for _, f := range frames[:k] {
-			bytes += uint64(len(f))
+			bytes += uint64(len(f) + FCSLen)
 		}
 		st.txBytes += bytes
 		st.txPkts.Store(sent + uint64(k))
@@ -292,7 +300,7 @@ func (l *loop) receiveBurst(p Port) int {
 			}
 			st := l.ss[sig.Stream]
 			st.rx++
-			st.rxBytes += uint64(len(f))
+			st.rxBytes += uint64(len(f) + FCSLen)
 			if sig.Sent <= now {
 				st.hist.Add(uint64(now - sig.Sent))
 			}

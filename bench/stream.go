@@ -17,16 +17,19 @@ const (
 	udpHeader  = 8
 	// SignatureLen is the payload signature every generated frame
 	// carries right after its UDP header: magic (2 bytes), run epoch,
-	// stream index, sequence number (32 bits) and transmit time (64-bit
-	// nanoseconds since the run started), all big-endian.
-	SignatureLen = 16
-	// MinFrame and MaxFrame bound frame sizes (bytes without FCS).
-	MinFrame = 60
+	// stream index, sequence number (32 bits) and transmit time (48-bit
+	// nanoseconds since the run started: 78 hours), all big-endian. It
+	// fits a 64-byte frame with an 802.1Q tag.
+	SignatureLen = 14
+	// MinFrame and MaxFrame bound frame sizes. Sizes count the 4-byte
+	// FCS, as RFC 2544 section 9.1 and DPDK's pktgen do; the port is
+	// handed size-4 bytes (the FCS is the NIC's, absent on virtio).
+	MinFrame = 64
 	MaxFrame = 9216
-	// WireOverhead is what a frame costs on the wire beyond its size as
-	// counted here: FCS 4 is counted as part of the 64 bytes of a
-	// minimum frame, so only preamble and start delimiter (8) and the
-	// inter-frame gap (12) are added (IEEE 802.3 clause 4.4.2).
+	FCSLen   = 4
+	// WireOverhead is what a frame costs on the wire beyond its size:
+	// preamble and start delimiter (8) and the inter-frame gap (12)
+	// (IEEE 802.3 clause 4.4.2).
 	WireOverhead = 20
 	// MaxBurst is the largest burst the generator moves at once.
 	MaxBurst = 64
@@ -89,7 +92,7 @@ func (s *Stream) Validate(nPorts int) error {
 	if len(s.Sizes) == 0 {
 		return fmt.Errorf("%w: no frame size", ErrBadStream)
 	}
-	min := ethHeader + ipv4Header + udpHeader + SignatureLen
+	min := ethHeader + ipv4Header + udpHeader + SignatureLen + FCSLen
 	if s.VLAN != 0 {
 		min += vlanTag
 	}
@@ -167,10 +170,10 @@ func newFrameGen(s *Stream, epoch, index byte) frameGen {
 }
 
 // fill writes frame number seq into buf (at least MaxFrame bytes) and
-// returns it cut to size. Bytes past the signature are left as they are
-// (padding).
+// returns it cut to its size less the FCS. Bytes past the signature are
+// left as they are (padding).
 func (g *frameGen) fill(buf []byte, seq uint32, now int64) []byte {
-	size := g.sizes[int(seq%uint32(len(g.sizes)))]
+	size := g.sizes[int(seq%uint32(len(g.sizes)))] - FCSLen
 	b := buf[:size:size]
 	copy(b[0:6], g.dst[:])
 	copy(b[6:12], g.src[:])
@@ -204,7 +207,8 @@ func (g *frameGen) fill(buf []byte, seq uint32, now int64) []byte {
 	sig[2] = g.epoch
 	sig[3] = g.index
 	binary.BigEndian.PutUint32(sig[4:], seq)
-	binary.BigEndian.PutUint64(sig[8:], uint64(now))
+	binary.BigEndian.PutUint16(sig[8:], uint16(now>>32))
+	binary.BigEndian.PutUint32(sig[10:], uint32(now))
 	return b
 }
 
@@ -254,7 +258,8 @@ func ParseSignature(f []byte) (sig Signature, ok bool) {
 		return sig, false
 	}
 	s := f[off : off+SignatureLen]
-	return Signature{Epoch: s[2], Stream: s[3], Seq: binary.BigEndian.Uint32(s[4:]), Sent: int64(binary.BigEndian.Uint64(s[8:]))}, true
+	sent := int64(binary.BigEndian.Uint16(s[8:]))<<32 | int64(binary.BigEndian.Uint32(s[10:]))
+	return Signature{Epoch: s[2], Stream: s[3], Seq: binary.BigEndian.Uint32(s[4:]), Sent: sent}, true
 }
 
 // ParseSizes parses a frame size list: "64", "64,1518", or "imix".

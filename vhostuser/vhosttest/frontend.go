@@ -49,6 +49,10 @@ type Frontend struct {
 	// Backend is the back-end's request channel (SET_BACKEND_REQ_FD).
 	Backend *proto.Conn
 
+	// ReplyTimeout bounds the wait for a reply (0: 5 s); a back-end on
+	// a loaded host (OVS-DPDK adding a device) can take longer.
+	ReplyTimeout time.Duration
+
 	mu sync.Mutex // one request/reply at a time on Conn
 }
 
@@ -130,7 +134,11 @@ func (f *Frontend) Call(r proto.Request, payload []byte, fds ...int) ([]byte, er
 	if !get && !ack {
 		return nil, nil
 	}
-	f.Conn.UnixConn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	timeout := f.ReplyTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	f.Conn.UnixConn().SetReadDeadline(time.Now().Add(timeout))
 	defer f.Conn.UnixConn().SetReadDeadline(time.Time{})
 	m, err := f.Conn.Read()
 	if err != nil {
