@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,7 @@ func vhostTestpmd(t *testing.T, queues int) {
 		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:03:02", "--eth-peer=1,02:00:00:00:03:01")
 	cmd := exec.Command("stdbuf", args...)
 	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out lockedBuf
 	cmd.Stdout, cmd.Stderr = &out, &out
 	stdin, err := cmd.StdinPipe()
