@@ -145,7 +145,7 @@ type Port struct {
 	mac     [6]byte
 	mtu     atomic.Int32
 	nl      *netlink.Handle
-	driver  string
+	drv     [3]string // driver name, version, firmware (ETHTOOL_GDRVINFO)
 	mode    Mode // in use
 	wakeup  bool
 	prog    *xdpProg
@@ -195,7 +195,7 @@ func Open(name string, opt Options) (*Port, error) {
 		nl.Close()
 		return nil, fmt.Errorf("afxdp %s: %w: n_rxq %d: the interface has %d rx queues", name, ErrBadOption, opt.Queues, nrx)
 	}
-	p := &Port{name: name, ifindex: l.Attrs().Index, nl: nl, wakeup: !opt.NoNeedWakeup, driver: driverName(name)}
+	p := &Port{name: name, ifindex: l.Attrs().Index, nl: nl, wakeup: !opt.NoNeedWakeup, drv: driverInfo(name)}
 	copy(p.mac[:], l.Attrs().HardwareAddr)
 	mtu := l.Attrs().MTU
 	if opt.MTU > 0 {
@@ -316,19 +316,21 @@ func rxQueuesInUse(name string) int {
 	return int(max(ch[5], ch[8]))
 }
 
-// driverName asks the kernel for the interface's driver (ETHTOOL_GDRVINFO),
-// for the status column; "" when it cannot say.
-func driverName(name string) string {
+// driverInfo asks the kernel for the interface's driver name, version
+// and firmware version (ETHTOOL_GDRVINFO), for the status column; empty
+// strings when it cannot say.
+func driverInfo(name string) (d [3]string) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return ""
+		return d
 	}
 	defer unix.Close(fd)
 	info, err := unix.IoctlGetEthtoolDrvinfo(fd, name)
 	if err != nil {
-		return ""
+		return d
 	}
-	return unix.ByteSliceToString(info.Driver[:])
+	return [3]string{unix.ByteSliceToString(info.Driver[:]), unix.ByteSliceToString(info.Version[:]),
+		unix.ByteSliceToString(info.Fw_version[:])}
 }
 
 // Name is the interface name.
@@ -356,6 +358,11 @@ func (p *Port) Mode() Mode { return p.mode }
 // Link asks the kernel whether the interface is up with carrier, and
 // refreshes the MTU.
 func (p *Port) Link() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
 	l, err := p.nl.LinkByIndex(p.ifindex)
 	if err != nil {
 		return false
@@ -366,11 +373,14 @@ func (p *Port) Link() bool {
 }
 
 // Status is for the Interface status column: the XDP mode in use under
-// Open vSwitch's key "xdp-mode", and the kernel driver.
+// Open vSwitch's key "xdp-mode", and the kernel driver's name and
+// versions as Open vSwitch reports them for kernel devices.
 func (p *Port) Status() map[string]string {
 	s := map[string]string{"xdp-mode": p.mode.String()}
-	if p.driver != "" {
-		s["driver_name"] = p.driver
+	for i, k := range [...]string{"driver_name", "driver_version", "firmware_version"} {
+		if p.drv[i] != "" {
+			s[k] = p.drv[i]
+		}
 	}
 	return s
 }

@@ -94,6 +94,12 @@ func TestAFXDPPorts(t *testing.T) {
 	if m := xdpModeRE.FindStringSubmatch(list); m == nil || m[1] != "native" {
 		t.Errorf("ovs-vsctl list interface xp1 shows no xdp-mode=native:\n%s", list)
 	}
+	if !strings.Contains(list, "driver_name=veth") {
+		t.Errorf("status lacks driver_name=veth:\n%s", list)
+	}
+	if dpif := d.Appctl(t, "dpif/show").Stdout; !regexp.MustCompile(`\n +xp1 \d+/\d+: \(afxdp\)`).MatchString(dpif) {
+		t.Errorf("dpif/show lacks xp1 as afxdp:\n%s", dpif)
+	}
 	if !strings.Contains(list, "xsk_queue_0_rx_dropped") {
 		t.Errorf("statistics lack the XSK counters:\n%s", list)
 	}
