@@ -146,7 +146,7 @@ type Port struct {
 	mtu     atomic.Int32
 	nl      *netlink.Handle
 	drv     [3]string // driver name, version, firmware (ETHTOOL_GDRVINFO)
-	mode    Mode // in use
+	mode    Mode      // in use
 	wakeup  bool
 	prog    *xdpProg
 	qs      []*queue
