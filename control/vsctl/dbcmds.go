@@ -639,10 +639,10 @@ func cmdCreate(c *context) error {
 	if err != nil {
 		return err
 	}
-	uuid := ""
+	uuid, persist := "", false
 	if hasID {
 		if isUUID(id) {
-			uuid = strings.ToLower(id)
+			uuid, persist = strings.ToLower(id), true
 		} else {
 			sym, _, err := c.symtab.create(id)
 			if err != nil {
@@ -655,6 +655,7 @@ func cmdCreate(c *context) error {
 		}
 	}
 	r := c.db.Insert(t, uuid)
+	r.persist = persist
 	for _, a := range c.argv[2:] {
 		if err := setColumn(c, t, r, a, false); err != nil {
 			return err

@@ -20,6 +20,9 @@ type Row struct {
 	inserted bool
 	deleted  bool
 	inTxn    bool
+	// persist: the insert asks the server to use UUID as the row's UUID
+	// ("uuid" member of insert, create --id=UUID).
+	persist bool
 }
 
 type mapOp struct {
@@ -273,7 +276,7 @@ func rowName(uuid string) string { return "row" + strings.ReplaceAll(uuid, "-", 
 func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 	inserted := map[string]bool{}
 	for _, r := range db.txnRows {
-		if r.inserted && !r.deleted {
+		if r.inserted && !r.deleted && !r.persist {
 			inserted[r.UUID] = true
 		}
 	}
@@ -367,8 +370,13 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			if r.inserted {
 				b = []byte(`{"op":"insert","table":`)
 				b = appendJSONString(b, t.Name)
-				b = append(b, `,"uuid-name":`...)
-				b = appendJSONString(b, rowName(r.UUID))
+				if r.persist {
+					b = append(b, `,"uuid":`...)
+					b = appendJSONString(b, r.UUID)
+				} else {
+					b = append(b, `,"uuid-name":`...)
+					b = appendJSONString(b, rowName(r.UUID))
+				}
 				anyUpdates = true
 			} else {
 				b = []byte(`{"op":"update","table":`)

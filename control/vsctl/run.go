@@ -510,9 +510,15 @@ func insertOrder(db *replica) map[int]string {
 		var o struct {
 			Op       string `json:"op"`
 			UUIDName string `json:"uuid-name"`
+			UUID     string `json:"uuid"`
 		}
-		if json.Unmarshal(op, &o) == nil && o.Op == "insert" {
+		if json.Unmarshal(op, &o) != nil || o.Op != "insert" {
+			continue
+		}
+		if o.UUIDName != "" {
 			out[i] = strings.ReplaceAll(strings.TrimPrefix(o.UUIDName, "row"), "_", "-")
+		} else {
+			out[i] = o.UUID
 		}
 	}
 	return out
