@@ -82,6 +82,9 @@ type Daemon struct {
 	dp      datapath
 	// requeue is signalled when a port's queue count changed.
 	requeue   chan struct{}
+	kick      chan struct{} // asks the run loop for a reconfiguration
+	panics    map[ovsdb.UUID][]time.Time
+	disabled  map[ovsdb.UUID]disabledIface
 	readyOnce sync.Once
 }
 
@@ -108,6 +111,7 @@ type iface struct {
 	err         string
 	dp          dataplane.Port
 	retry       bool   // the open failed and is worth trying again
+	broken      bool   // a PMD panicked polling it: reopen it
 	mtuRequest  int    // Interface mtu_request as opened or last applied
 	serverPath  string // options:vhost-server-path as opened or last applied
 }
@@ -118,7 +122,8 @@ func New(opts Options) *Daemon {
 		opts.StatsInterval = 5 * time.Second
 	}
 	d := &Daemon{opts: opts, bridges: map[string]*bridge{}, ports: map[ovsdb.UUID]*port{},
-		ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1, requeue: make(chan struct{}, 1)}
+		ifaces: map[ovsdb.UUID]*iface{}, nextODP: 1, requeue: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), panics: map[ovsdb.UUID][]time.Time{}, disabled: map[ovsdb.UUID]disabledIface{}}
 	var bdp *bridgeDatapath
 	if opts.NoDataplane {
 		d.dp = nullDatapath{}
@@ -207,6 +212,10 @@ func (d *Daemon) runSession(ctx context.Context) error {
 			d.mu.Lock()
 			d.db = snap
 			d.mu.Unlock()
+			if err := d.reconfigure(); err != nil {
+				return err
+			}
+		case <-d.kick:
 			if err := d.reconfigure(); err != nil {
 				return err
 			}
@@ -475,7 +484,7 @@ func (d *Daemon) reconfigure() error {
 		if di, ok := c.ifaces[u]; ok {
 			// A failed interface that opened on retry replaces its
 			// placeholder (and its port is rebuilt with it).
-			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil {
+			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil && !f.broken {
 				f.port = di.port
 				sp := cfg.Options["vhost-server-path"]
 				if (cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest)) &&
@@ -547,6 +556,16 @@ func (d *Daemon) reconfigure() error {
 	for u, di := range c.ifaces {
 		if d.ifaces[u] != nil {
 			continue
+		}
+		if dis, ok := d.disabled[u]; ok {
+			if _, key := ifaceConfig(di, d.opts.Rundir); key == dis.key {
+				d.ifaces[u] = &iface{uuid: u, name: str(di.row["name"]), typ: str(di.row["type"]), bridge: di.bridge,
+					port: di.port, cfgKey: key, ofport: -1, err: dis.msg}
+				changed = true
+				continue
+			}
+			delete(d.disabled, u) // new configuration: try again
+			delete(d.panics, u)
 		}
 		if msg, broken := brokenBridges[di.bridge]; broken {
 			// Report the bridge's failure on each of its interfaces,
@@ -1081,6 +1100,48 @@ func (d *Daemon) hasRetries() bool {
 		}
 	}
 	return false
+}
+
+// Crash limit: a device whose polling panics this many times within
+// panicWindow is not reopened again until its configuration changes.
+const (
+	panicLimit  = 3
+	panicWindow = time.Minute
+)
+
+// disabledIface is an interface given up on after repeated crashes.
+type disabledIface struct {
+	key string // the configuration it crashed with
+	msg string // its Interface error
+}
+
+// markBroken marks the interface whose device is dp for reopening (a PMD
+// panicked while polling it: its queue is quarantined until then), or,
+// after panicLimit crashes in panicWindow, disables it with an error.
+func (d *Daemon) markBroken(dp dataplane.Port, v any) {
+	d.mu.Lock()
+	now := time.Now()
+	for _, f := range d.ifaces {
+		if f.dp != dp {
+			continue
+		}
+		f.broken = true
+		times := append(d.panics[f.uuid], now)
+		for len(times) > 0 && now.Sub(times[0]) > panicWindow {
+			times = times[1:]
+		}
+		d.panics[f.uuid] = times
+		if len(times) >= panicLimit {
+			msg := fmt.Sprintf("device disabled: polling it crashed %d times within %v (last: %v); change its configuration to try again", len(times), panicWindow, v)
+			d.disabled[f.uuid] = disabledIface{key: f.cfgKey, msg: msg}
+			log.Err("%s: %s", f.name, msg)
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
 }
 
 // queuesChanged is called by ports (from their own goroutines) when their

@@ -339,3 +339,89 @@ func TestMovingStatisticsDoNotLoop(t *testing.T) {
 		t.Errorf("statistics not refreshed: %s then %s", first, again)
 	}
 }
+
+// panickyPort's RxBurst panics while *crashes > 0, like a device whose
+// memory vanished under the PMD.
+type panickyPort struct {
+	fakePort
+	crashes *atomic.Int64
+	polled  atomic.Int64
+}
+
+func (p *panickyPort) RxBurst(int, []*dataplane.Packet) int {
+	p.polled.Add(1)
+	if p.crashes.Add(-1) >= 0 {
+		panic("device memory gone")
+	}
+	return 0
+}
+
+// A PMD that panics polling a port survives it, and the port is reopened
+// and polled again; the other ports are not touched.
+func TestPanickingPortIsReopened(t *testing.T) {
+	db := e2e.StartOVSDBServer(t)
+	ft := registerFakes(t)
+	var mu sync.Mutex
+	var opened []*panickyPort
+	var crashes atomic.Int64
+	crashes.Store(1)
+	RegisterType("panicky", func(c IfaceConfig) (dataplane.Port, error) {
+		p := &panickyPort{fakePort: fakePort{name: c.Name, mac: [6]byte{2, 0, 0, 0, 3, 1}, mu: &ft.mu}, crashes: &crashes}
+		mu.Lock()
+		opened = append(opened, p)
+		mu.Unlock()
+		return p, nil
+	})
+	t.Cleanup(func() { RegisterType("panicky", nil) })
+	_, _, stop := startDaemon(t, db.Sock)
+	defer stop()
+	vsctlOK(t, db.Sock, "add-br", "br0", "--", "add-port", "br0", "x0", "--", "set", "Interface", "x0", "type=panicky")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(opened)
+		var polledAgain bool
+		if n >= 2 {
+			polledAgain = opened[n-1].polled.Load() > 1
+		}
+		mu.Unlock()
+		if polledAgain {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("x0 opened %d times; not reopened and polled after the panic", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ft.mu.Lock()
+	if ft.opens["br0"] != 1 || ft.ports["br0"].closed {
+		t.Errorf("br0 reopened (%d) or closed (%v) because x0 panicked", ft.opens["br0"], ft.ports["br0"].closed)
+	}
+	ft.mu.Unlock()
+
+	// A device that keeps crashing is given up on, with an error, until
+	// its configuration changes.
+	crashes.Store(1 << 30)
+	vsctlOK(t, db.Sock, "add-port", "br0", "x1", "--", "set", "Interface", "x1", "type=panicky")
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(vsctlOK(t, db.Sock, "get", "Interface", "x1", "error"), "device disabled: polling it crashed 3 times") {
+		if time.Now().After(deadline) {
+			t.Fatalf("x1 not disabled: error %s", vsctlOK(t, db.Sock, "get", "Interface", "x1", "error"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	n := len(opened)
+	mu.Unlock()
+	time.Sleep(1500 * time.Millisecond)
+	mu.Lock()
+	if len(opened) != n {
+		t.Errorf("disabled x1 reopened (%d -> %d opens)", n, len(opened))
+	}
+	mu.Unlock()
+	crashes.Store(0)
+	vsctlOK(t, db.Sock, "set", "Interface", "x1", "options:fixed=yes")
+	if got := vsctlOK(t, db.Sock, "get", "Interface", "x1", "error"); got != "[]" {
+		t.Errorf("x1 after a configuration change: error %s", got)
+	}
+}

@@ -74,7 +74,10 @@ func (b *bridgeDatapath) configure(other map[string]string) error {
 				if q != nil {
 					name = q.Port.Name()
 				}
-				dpLog.Err("PMD on core %d recovered from a panic while polling %s: %v", core, name, v)
+				dpLog.Err("PMD on core %d recovered from a panic while polling %s: %v; reopening it", core, name, v)
+				if q != nil {
+					b.d.markBroken(q.Port, v)
+				}
 			},
 		})
 		if err != nil {
