@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gvswitch/dataplane"
 	"gvswitch/internal/netns"
 	"gvswitch/internal/testenv"
@@ -638,3 +640,66 @@ func TestHugePageUMEM(t *testing.T) {
 		t.Fatalf("y received %x", got)
 	}
 }
+
+// TestPassWithoutSocket: the program redirects only the queues that have
+// a socket; a frame arriving on another queue goes to the kernel stack (a
+// packet socket sees it, the port does not).
+func TestPassWithoutSocket(t *testing.T) {
+	l := newLab(t, "numrxqueues", "2", "numtxqueues", "2")
+	o := small
+	o.Queues = 2
+	x := openIn(t, l.ns, l.a, o) // transmits on the queue it is given
+	y := openIn(t, l.ns, l.b, small)
+	// A packet socket sees what reaches the kernel stack, after XDP.
+	var fd int
+	if err := l.ns.Do(func() (err error) {
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(htons(0x88b5)))
+		if err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(0x88b5), Ifindex: y.Ifindex()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	stackRx := func(wait time.Duration) int {
+		n := 0
+		buf := make([]byte, 2048)
+		for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+			if _, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT); err == nil {
+				n++
+				continue
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return n
+	}
+	pool := testPool(t, 64)
+	f := frame(0xb, 0xa, 60, 8)
+	// A copy-mode XSK transmits with its queue as the skb's queue, and a
+	// veth delivers on the peer's rx queue of that number.
+	pk := pool.Get()
+	copy(pk.Room(), f)
+	pk.SetLen(len(f))
+	x.TxBurst(0, []*dataplane.Packet{pk})
+	if got := recv(y, 0, 1, 3*time.Second); len(got) != 1 {
+		t.Fatal("frame on queue 0 did not reach the socket")
+	}
+	if n := stackRx(100 * time.Millisecond); n != 0 {
+		t.Fatalf("the stack saw %d frames redirected to the XSK", n)
+	}
+	for i := 0; i < 10; i++ {
+		pk := pool.Get()
+		copy(pk.Room(), f)
+		pk.SetLen(len(f))
+		x.TxBurst(1, []*dataplane.Packet{pk})
+	}
+	if got := recv(y, 0, 1, 300*time.Millisecond); len(got) != 0 {
+		t.Fatalf("frames on queue 1 reached the queue-0 socket: %x", got)
+	}
+	if n := stackRx(time.Second); n != 10 {
+		t.Fatalf("the stack saw %d frames, want the 10 passed on queue 1", n)
+	}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
