@@ -90,6 +90,7 @@ func (p *Port) serve(c *net.UnixConn) {
 	p.everConnected.Store(true)
 	for i := range p.vrings {
 		p.vrings[i].stats.Reset()
+		p.vrings[i].retries.Store(0)
 	}
 	p.noDevDrops.Store(0)
 	d := newDevice(p, proto.NewConn(c), path)

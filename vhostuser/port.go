@@ -58,6 +58,7 @@ type vringSlot struct {
 	busy     atomic.Int32
 	reported atomic.Bool
 	stats    virtq.Stats
+	retries  atomic.Uint64 // ovs_tx_retries
 	// IOTLB miss de-duplication, touched by the polling PMD only.
 	lastMiss uint64
 	missWait int
@@ -359,7 +360,19 @@ func (p *Port) enqueue(s *vringSlot, vq *virtq.Queue, pkts []*dataplane.Packet) 
 			n = 0
 		}
 	}()
-	n = vq.Enqueue(pkts)
+	// Like OVS (tx-retries-max 8): while the guest keeps taking frames,
+	// offer it the rest again before dropping them.
+	for retries := 0; ; retries++ {
+		k := vq.TryEnqueue(pkts[n:])
+		n += k
+		if k == 0 || n == len(pkts) || retries == txRetries {
+			break
+		}
+		s.retries.Add(1)
+	}
+	if n < len(pkts) {
+		s.stats.Dropped.Add(uint64(len(pkts) - n))
+	}
 	if n == 0 && !s.reported.Load() && vq.Broken() != "" {
 		p.reportBroken(s, vq)
 	}
@@ -395,6 +408,10 @@ func (p *Port) takeMiss(s *vringSlot, vq *virtq.Queue) {
 }
 
 const missRetry = 4096
+
+// txRetries is how often TxBurst offers a guest the frames it did not take
+// yet, as long as it takes some each time (OVS's tx-retries-max default).
+const txRetries = 8
 
 // fault runs on a PMD after guest memory faulted under it (the front-end
 // truncated or replaced its memory file): every vring of the device is
@@ -492,11 +509,13 @@ func (p *Port) ExtraStats() map[string]uint64 {
 	for _, k := range ovsStatKeys {
 		out[k] = 0
 	}
-	var txFail uint64
+	var txFail, retries uint64
 	for i := 0; i < maxVrings; i += 2 {
 		txFail += p.vrings[i].stats.Dropped.Load()
+		retries += p.vrings[i].retries.Load()
 	}
 	out["ovs_tx_failure_drops"] = txFail
+	out["ovs_tx_retries"] = retries
 	if !p.Link() {
 		return out
 	}

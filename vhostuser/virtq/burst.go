@@ -141,15 +141,26 @@ func (q *Queue) readHeader(hdr []byte, pk *dataplane.Packet, n int) (int, bool) 
 // Enqueue copies pkts into the guest's receive buffers and returns how
 // many it delivered; it does not free them. Packets that do not fit the
 // posted buffers (or find none) are not delivered and are counted in
-// Stats.Dropped; the caller frees all of them. With VIRTIO_NET_F_MRG_RXBUF a frame may span several
-// buffers (5.1.6.3.1), and num_buffers in its header says how many.
+// Stats.Dropped; the caller frees all of them. With VIRTIO_NET_F_MRG_RXBUF
+// a frame may span several buffers (5.1.6.3.1), and num_buffers in its
+// header says how many.
 func (q *Queue) Enqueue(pkts []*dataplane.Packet) int {
+	n := q.TryEnqueue(pkts)
+	if n < len(pkts) {
+		q.stats.Dropped.Add(uint64(len(pkts) - n))
+	}
+	return n
+}
+
+// TryEnqueue is Enqueue without counting what it did not deliver: for a
+// caller that tries the rest again (OVS's tx-retries) and counts drops
+// itself.
+func (q *Queue) TryEnqueue(pkts []*dataplane.Packet) int {
 	avail, ok := uint16(0), q.broken.Load() == nil
 	if ok {
 		avail, ok = q.pending()
 	}
 	if !ok {
-		q.stats.Dropped.Add(uint64(len(pkts)))
 		return 0
 	}
 	var bs burstStats
@@ -174,9 +185,6 @@ func (q *Queue) Enqueue(pkts []*dataplane.Packet) int {
 		sent++
 	}
 	q.stats.flush(&bs)
-	if sent < len(pkts) {
-		q.stats.Dropped.Add(uint64(len(pkts) - sent))
-	}
 	if q.usedIdx != oldUsed {
 		q.publishUsed(q.usedIdx)
 		q.notify(oldUsed, q.usedIdx)
