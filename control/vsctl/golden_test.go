@@ -60,6 +60,7 @@ func sorted(mode vsctltest.Sort, args ...string) vsctltest.Step {
 // TestScenariosMatchOVSVsctl runs SCENARIOS.md with --no-wait; with
 // -short the waiting variant below is skipped.
 func TestScenariosMatchOVSVsctl(t *testing.T) {
+	t.Parallel()
 	want, got := clients(t)
 	vsctltest.Compare(t, want, got, vsctltest.Scenarios(true), "ovs-vsctl", "gvswitchctl")
 }
@@ -67,6 +68,7 @@ func TestScenariosMatchOVSVsctl(t *testing.T) {
 // TestCommandsMatchOVSVsctl covers every command and option, and the error
 // paths users hit.
 func TestCommandsMatchOVSVsctl(t *testing.T) {
+	t.Parallel()
 	want, got := clients(t)
 	vsctltest.Compare(t, want, got, commandSteps(), "ovs-vsctl", "gvswitchctl")
 }
@@ -342,6 +344,7 @@ func TestMain(m *testing.M) {
 // stand-in switch daemon: both clients must wait for cur_cfg and report
 // interfaces the switch failed to set up the same way.
 func TestWaitMatchesOVSVsctl(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
 	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
@@ -383,6 +386,7 @@ func TestTimeoutMatchesOVSVsctl(t *testing.T) {
 // clients against one database: outputs must be identical byte for byte,
 // row order included (no normalisation but the program name).
 func TestSameDatabaseByteIdentical(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
 	srv := vsctltest.StartOVSDB(t)
@@ -465,6 +469,7 @@ func TestWaitSurvivesServerRestart(t *testing.T) {
 // TestScenariosWaitingMatchOVSVsctl runs SCENARIOS.md as users type it
 // (waiting for the switch), with a stand-in switch on each database.
 func TestScenariosWaitingMatchOVSVsctl(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
 	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)

@@ -38,6 +38,7 @@ func startGvsDB(t *testing.T) string {
 // and through the real ovs-vsctl against gvswitch's own database server
 // prints what the real ovs-vsctl prints against ovsdb-server.
 func TestGvswitchDatabaseMatchesOVSDBServer(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
 	bin := buildCtl(t)

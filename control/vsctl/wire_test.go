@@ -105,6 +105,7 @@ func normalizeIDs(s string) string {
 // operations (waits for what they read, inserts, updates, mutates,
 // next_cfg increment, comment), or no transaction when nothing changes.
 func TestWireMatchesOVSVsctl(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
 	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
