@@ -434,7 +434,7 @@ func (w *worker) flushPort(s *snapshot, oi int) {
 				send = w.egressGSO(bp, t, caps, mtu, p, send, &ec)
 				continue
 			}
-			if payloadLen(p.Data()) > mtu {
+			if p.Len() > mtu+maxL2Overhead {
 				ec.mtu++
 				w.cache.Put(p)
 				continue
@@ -502,8 +502,15 @@ func isGratuitousARP(d []byte, tagged bool) bool {
 	return binary.BigEndian.Uint32(a[14:18]) == binary.BigEndian.Uint32(a[24:28])
 }
 
+// maxL2Overhead is what a frame may have beyond the port's MTU: the
+// Ethernet header plus 4 bytes (room for one VLAN tag, or the FCS of an
+// untagged frame). OVS-DPDK sizes a port for MTU + 18 the same way
+// (MTU_TO_FRAME_LEN), so a 1518-byte frame, tagged or not, passes an
+// MTU-1500 port, and so does the kernel's veth (is_skb_forwardable).
+const maxL2Overhead = ethHeaderLen + vlanTagLen
+
 // payloadLen is the frame's length past the Ethernet header and its outer
-// VLAN tag: what the port's MTU limits.
+// VLAN tag.
 func payloadLen(d []byte) int {
 	n := len(d) - ethHeaderLen
 	if len(d) >= ethHeaderLen+vlanTagLen {
