@@ -69,11 +69,21 @@ func (b *bridgeDatapath) captureStart(args []string) (string, error) {
 			return "", unixctlError(fmt.Sprintf("cannot open %s: %v", file, err))
 		}
 	}
+	// Attach before replying, so that what the caller does next is in
+	// the capture.
+	c := dataplane.NewCapture(dataplane.CaptureOptions{})
+	if err := br.SetCapture(no, c); err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return "", unixctlError(fmt.Sprintf("cannot capture on %s: %v", port, err))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	job := &captureJob{port: port, file: file, count: count, cancel: cancel, done: make(chan struct{})}
 	b.captures[port] = job
 	go func() {
 		defer close(job.done)
+		defer br.SetCapture(no, nil) // fails harmlessly if the port is gone
 		if f == nil {
 			var err error
 			if f, err = os.OpenFile(file, os.O_WRONLY, 0); err != nil {
@@ -82,7 +92,7 @@ func (b *bridgeDatapath) captureStart(args []string) (string, error) {
 				return
 			}
 		}
-		job.n, job.err = br.Capture(ctx, no, f, count, dataplane.CaptureOptions{})
+		job.n, job.err = c.WritePcap(ctx, f, count, 0)
 		if err := f.Close(); job.err == nil {
 			job.err = err
 		}
@@ -108,6 +118,13 @@ func (b *bridgeDatapath) captureStop(args []string) (string, error) {
 	b.d.mu.Unlock()
 	if job == nil {
 		return "", unixctlError(fmt.Sprintf("no capture on %s", args[0]))
+	}
+	// The writer drains the capture buffer every 10 ms and stops at
+	// cancel without a last drain: give it time to write what was
+	// already recorded.
+	select {
+	case <-job.done:
+	case <-time.After(50 * time.Millisecond):
 	}
 	job.cancel()
 	select {
