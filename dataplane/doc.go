@@ -55,6 +55,19 @@
 // frames larger than the output MTU, and sends one TxBurst per device per
 // burst. It allocates nothing in the steady state.
 //
+// Offload metadata: a port may hand over packets whose L4 checksum is
+// still partial (OffloadCsumPartial) and TCP frames of up to 64 KiB that
+// the sender left unsegmented (GSOSize, in buffers of a larger pool). An
+// egress port says what it can carry by implementing OffloadCapable; the
+// bridge asks once per configuration snapshot. In the egress flush, for a
+// port that cannot carry them, partial checksums are completed and GSO
+// frames cut into MSS-sized segments (internal/offload) in the worker's
+// own buffers, without allocating; flood copies of a GSO frame too large
+// for a worker buffer are made as segments. Exhaustion counts in
+// TxNoBufDrops, segmentation in TxGSOSegmented/TxGSOSegments, completions
+// in TxCsumCompleted, unusable metadata in TxOffloadDrops (PortCounters).
+// A pushed or popped VLAN tag moves the partial checksum's start with it.
+//
 // Frames the control plane sends (LACPDUs, gratuitous learning frames) go
 // through Inject, which transmits directly under the tx queue lock instead
 // of through a queue a PMD drains: an idle PMD would otherwise delay them,
