@@ -46,7 +46,7 @@ func (c *client) reconnect() error {
 			return err
 		}
 		c.nc, c.conn, c.nextID = nc, jsonrpc.NewConn(nc), 0
-		c.db.rows = map[string]map[string]*Row{}
+		c.db.rows = map[string]map[string]*dbRow{}
 		c.db.order = map[string]*rowOrder{}
 		if err := c.connect(); err == nil {
 			c.seqno++
@@ -261,21 +261,21 @@ func (c *client) connect() error {
 	return fmt.Errorf("%w: server refused every monitor method", ErrConnection)
 }
 
-func (c *client) rowFor(t *Table, uuid string) *Row {
+func (c *client) rowFor(t *Table, uuid string) *dbRow {
 	rows := c.db.rows[t.Name]
 	if rows == nil {
-		rows = map[string]*Row{}
+		rows = map[string]*dbRow{}
 		c.db.rows[t.Name] = rows
 	}
 	r := rows[uuid]
 	if r == nil {
-		r = &Row{UUID: uuid, Table: t, old: map[string]Datum{}}
+		r = &dbRow{UUID: uuid, Table: t, old: map[string]Datum{}}
 		rows[uuid] = r
 	}
 	return r
 }
 
-func (c *client) setColumns(r *Row, cols map[string]any, diff bool) {
+func (c *client) setColumns(r *dbRow, cols map[string]any, diff bool) {
 	for name, v := range cols {
 		col := r.Table.Column(name)
 		if col == nil || !c.db.monitor[r.Table.Name][name] {

@@ -216,7 +216,7 @@ func newSymtab() *symtab { return &symtab{m: map[string]*symbol{}} }
 func (s *symtab) insert(name string) *symbol {
 	sym := s.m[name]
 	if sym == nil {
-		sym = &symbol{uuid: NewUUID()}
+		sym = &symbol{uuid: newUUID()}
 		s.m[name] = sym
 		s.order = append(s.order, name)
 	}

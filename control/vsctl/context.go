@@ -11,7 +11,7 @@ type context struct {
 	db        *replica
 	cmd       *command
 	argv      []string
-	ovs       *Row
+	ovs       *dbRow
 	symtab    *symtab
 	last      bool // the last command on the line
 	out       *strings.Builder
@@ -113,7 +113,7 @@ func recordIDEquals(name Atom, id string) bool {
 	return false
 }
 
-func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
+func (c *context) getRowByID(t *Table, id rowID, record string) (*dbRow, bool) {
 	it := c.schema().Table(id.table)
 	nc := it.Column(id.nameColumn)
 	if nc.Type.Key.Type == ovsdb.TypeInteger {
@@ -121,7 +121,7 @@ func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
 			return nil, false
 		}
 	}
-	var referrer *Row
+	var referrer *dbRow
 	for _, r := range c.db.Rows(it) {
 		d := r.Read(nc)
 		if len(d.Keys) != 1 {
@@ -150,8 +150,8 @@ func (c *context) getRowByID(t *Table, id rowID, record string) (*Row, bool) {
 }
 
 // getRow finds a record by UUID, ".", name or UUID prefix (ctl_get_row).
-func (c *context) getRow(t *Table, record string, mustExist bool) (*Row, error) {
-	var row *Row
+func (c *context) getRow(t *Table, record string, mustExist bool) (*dbRow, error) {
+	var row *dbRow
 	if isUUID(record) {
 		row = c.db.Get(t, strings.ToLower(record))
 	}

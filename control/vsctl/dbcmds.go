@@ -102,7 +102,7 @@ func parseColumnKeyValue(arg string, t *Table, ops []string, wantValue bool) (co
 	return col, key, best, &v, nil
 }
 
-func isMutable(r *Row, c *Column) error {
+func isMutable(r *dbRow, c *Column) error {
 	if !c.Mutable && !r.inserted {
 		return fatalf("cannot modify read-only column %s in table %s", c.Name, r.Table.Name)
 	}
@@ -236,7 +236,7 @@ func makeTable(cols []*Column) *outTable {
 	return t
 }
 
-func listRecord(r *Row, cols []*Column, out *outTable) {
+func listRecord(r *dbRow, cols []*Column, out *outTable) {
 	row := make([]cell, len(cols))
 	for i, col := range cols {
 		if col == nil {
@@ -352,7 +352,7 @@ func evalRelop(t *Type, a, b Datum, op int) bool {
 }
 
 // checkCondition evaluates "column[:key]OP value" against r.
-func checkCondition(c *context, t *Table, r *Row, arg string) (bool, error) {
+func checkCondition(c *context, t *Table, r *dbRow, arg string) (bool, error) {
 	col, key, op, value, err := parseColumnKeyValue(arg, t, relops, true)
 	if err != nil {
 		return false, err
@@ -418,7 +418,7 @@ rows:
 }
 
 // setColumn applies "column[:key]=value" to r (set_column).
-func setColumn(c *context, t *Table, r *Row, arg string, partial bool) error {
+func setColumn(c *context, t *Table, r *dbRow, arg string, partial bool) error {
 	col, key, _, value, err := parseColumnKeyValue(arg, t, []string{}, true)
 	if err != nil {
 		return err
@@ -496,7 +496,7 @@ func preAddRemove(c *context) error {
 	return err
 }
 
-func (c *context) tableRowColumn() (*Table, *Row, *Column, error) {
+func (c *context) tableRowColumn() (*Table, *dbRow, *Column, error) {
 	mustExist := !c.cmd.has("--if-exists")
 	t, err := getTable(c.schema(), c.argv[1])
 	if err != nil {

@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// Row is one row of the client's replica, with the current transaction's
+// dbRow is one row of the client's replica, with the current transaction's
 // changes layered on top (like the Open vSwitch IDL's old/new datums).
-type Row struct {
+type dbRow struct {
 	UUID  string
 	Table *Table
 	old   map[string]Datum // server values of monitored columns; nil if inserted
@@ -33,15 +33,15 @@ type mapOp struct {
 // replica is the client's replica of the monitored tables and columns.
 type replica struct {
 	Schema  *Schema
-	rows    map[string]map[string]*Row // table -> uuid -> row
-	monitor map[string]map[string]bool // table -> monitored columns
-	order   map[string]*rowOrder       // table -> IDL iteration order
-	txnRows []*Row
+	rows    map[string]map[string]*dbRow // table -> uuid -> row
+	monitor map[string]map[string]bool   // table -> monitored columns
+	order   map[string]*rowOrder         // table -> IDL iteration order
+	txnRows []*dbRow
 }
 
 // newReplica returns an empty replica for schema.
 func newReplica(s *Schema) *replica {
-	return &replica{Schema: s, rows: map[string]map[string]*Row{}, monitor: map[string]map[string]bool{}, order: map[string]*rowOrder{}}
+	return &replica{Schema: s, rows: map[string]map[string]*dbRow{}, monitor: map[string]map[string]bool{}, order: map[string]*rowOrder{}}
 }
 
 // AddTable asks for t to be replicated (with no columns yet).
@@ -70,9 +70,9 @@ func (db *replica) Monitored(t *Table, c *Column) bool { return db.monitor[t.Nam
 
 // Rows returns the visible rows of t in the order the Open vSwitch IDL
 // iterates them (see rowOrder).
-func (db *replica) Rows(t *Table) []*Row {
+func (db *replica) Rows(t *Table) []*dbRow {
 	m := db.rows[t.Name]
-	out := make([]*Row, 0, len(m))
+	out := make([]*dbRow, 0, len(m))
 	seen := make(map[string]bool, len(m))
 	if o := db.order[t.Name]; o != nil {
 		for _, u := range o.keys() {
@@ -82,7 +82,7 @@ func (db *replica) Rows(t *Table) []*Row {
 			}
 		}
 	}
-	var rest []*Row
+	var rest []*dbRow
 	for u, r := range m {
 		if !r.deleted && !seen[u] {
 			rest = append(rest, r)
@@ -111,7 +111,7 @@ func (db *replica) unplace(table, uuid string) {
 
 // placeRefs places the rows r refers to, as the IDL creates placeholder
 // rows for the targets of references when it parses a row's columns.
-func (db *replica) placeRefs(r *Row) {
+func (db *replica) placeRefs(r *dbRow) {
 	for _, c := range r.Table.Columns {
 		d, ok := r.old[c.Name]
 		if !ok {
@@ -131,7 +131,7 @@ func (db *replica) placeRefs(r *Row) {
 }
 
 // Get returns the visible row of t with this UUID, or nil.
-func (db *replica) Get(t *Table, uuid string) *Row {
+func (db *replica) Get(t *Table, uuid string) *dbRow {
 	r := db.rows[t.Name][uuid]
 	if r == nil || r.deleted {
 		return nil
@@ -140,7 +140,7 @@ func (db *replica) Get(t *Table, uuid string) *Row {
 }
 
 // Read returns the value of column c as the transaction sees it.
-func (r *Row) Read(c *Column) Datum {
+func (r *dbRow) Read(c *Column) Datum {
 	if d, ok := r.new[c.Name]; ok {
 		return d
 	}
@@ -151,10 +151,10 @@ func (r *Row) Read(c *Column) Datum {
 }
 
 // ReadName returns the column named name (which must exist).
-func (r *Row) ReadName(name string) Datum { return r.Read(r.Table.Column(name)) }
+func (r *dbRow) ReadName(name string) Datum { return r.Read(r.Table.Column(name)) }
 
 // Str returns a scalar string column's value, "" when empty.
-func (r *Row) Str(name string) string {
+func (r *dbRow) Str(name string) string {
 	d := r.ReadName(name)
 	if len(d.Keys) == 0 {
 		return ""
@@ -162,7 +162,7 @@ func (r *Row) Str(name string) string {
 	return atomStr(d.Keys[0])
 }
 
-func (db *replica) touch(r *Row) {
+func (db *replica) touch(r *dbRow) {
 	if !r.inTxn {
 		r.inTxn = true
 		db.txnRows = append(db.txnRows, r)
@@ -170,7 +170,7 @@ func (db *replica) touch(r *Row) {
 }
 
 // Write sets column c of r to d in the current transaction.
-func (db *replica) Write(r *Row, c *Column, d Datum) {
+func (db *replica) Write(r *dbRow, c *Column, d Datum) {
 	db.touch(r)
 	if r.new == nil {
 		r.new = map[string]Datum{}
@@ -179,12 +179,12 @@ func (db *replica) Write(r *Row, c *Column, d Datum) {
 }
 
 // WriteName is Write by column name.
-func (db *replica) WriteName(r *Row, name string, d Datum) { db.Write(r, r.Table.Column(name), d) }
+func (db *replica) WriteName(r *dbRow, name string, d Datum) { db.Write(r, r.Table.Column(name), d) }
 
 // SetMapKey records a partial map update "c:key=value" (a delete of the key
 // if the transaction sees it, then an insert), like the IDL's
 // write_partial_map.
-func (db *replica) SetMapKey(r *Row, c *Column, key, value Atom) {
+func (db *replica) SetMapKey(r *dbRow, c *Column, key, value Atom) {
 	db.touch(r)
 	if r.mapOps == nil {
 		r.mapOps = map[string]*mapOp{}
@@ -210,7 +210,7 @@ func (db *replica) SetMapKey(r *Row, c *Column, key, value Atom) {
 
 // Verify records that the transaction depends on r's column c staying as
 // read (an RFC 7047 5.2.6 "wait" operation at commit).
-func (db *replica) Verify(r *Row, c *Column) {
+func (db *replica) Verify(r *dbRow, c *Column) {
 	if r.inserted || r.old == nil {
 		return
 	}
@@ -222,18 +222,18 @@ func (db *replica) Verify(r *Row, c *Column) {
 }
 
 // VerifyName is Verify by column name.
-func (db *replica) VerifyName(r *Row, name string) { db.Verify(r, r.Table.Column(name)) }
+func (db *replica) VerifyName(r *dbRow, name string) { db.Verify(r, r.Table.Column(name)) }
 
 // Insert adds a new row to t in the current transaction. uuid may be ""
 // for a fresh one.
-func (db *replica) Insert(t *Table, uuid string) *Row {
+func (db *replica) Insert(t *Table, uuid string) *dbRow {
 	if uuid == "" {
-		uuid = NewUUID()
+		uuid = newUUID()
 	}
 	uuid = strings.ToLower(uuid)
-	r := &Row{UUID: uuid, Table: t, inserted: true, new: map[string]Datum{}}
+	r := &dbRow{UUID: uuid, Table: t, inserted: true, new: map[string]Datum{}}
 	if db.rows[t.Name] == nil {
-		db.rows[t.Name] = map[string]*Row{}
+		db.rows[t.Name] = map[string]*dbRow{}
 	}
 	db.rows[t.Name][uuid] = r
 	db.place(t.Name, uuid)
@@ -242,7 +242,7 @@ func (db *replica) Insert(t *Table, uuid string) *Row {
 }
 
 // Delete removes r in the current transaction.
-func (db *replica) Delete(r *Row) {
+func (db *replica) Delete(r *dbRow) {
 	db.touch(r)
 	r.deleted = true
 	if r.inserted {
@@ -264,8 +264,8 @@ func (db *replica) Abort() {
 	db.txnRows = nil
 }
 
-// NewUUID returns a random (version 4) UUID in text form.
-func NewUUID() string { return ovsdb.NewUUID().String() }
+// newUUID returns a random (version 4) UUID in text form.
+func newUUID() string { return ovsdb.NewUUID().String() }
 
 // rowName is the "uuid-name" of an inserted row (as ovs-vsctl names them).
 func rowName(uuid string) string { return "row" + strings.ReplaceAll(uuid, "-", "_") }
@@ -286,7 +286,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 		}
 		return ""
 	}
-	where := func(r *Row) []byte {
+	where := func(r *dbRow) []byte {
 		b := []byte(`[["_uuid","==",`)
 		b = appendAtomJSON(b, uuidAtom(r.UUID), named)
 		return append(b, "]]"...)

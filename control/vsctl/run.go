@@ -290,7 +290,7 @@ func (r *runner) alarm() {
 
 func (r *runner) logWarnModule(module, msg string) { r.logWarn(module, "%s", msg) }
 
-func (r *runner) newContext(db *replica, c *command, ovs *Row, st *symtab, last bool) *context {
+func (r *runner) newContext(db *replica, c *command, ovs *dbRow, st *symtab, last bool) *context {
 	return &context{db: db, cmd: c, argv: c.argv, ovs: ovs, symtab: st, last: last, out: &c.output, warn: r.logWarn, stdoutTTY: isTerminal(r.stdout)}
 }
 
@@ -300,7 +300,7 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 	db := cl.db
 	defer db.Abort()
 	ovsTable := db.Schema.Table("Open_vSwitch")
-	var ovs *Row
+	var ovs *dbRow
 	if rows := db.Rows(ovsTable); len(rows) > 0 {
 		ovs = rows[0]
 	} else {

@@ -51,7 +51,7 @@ func cmdShow(c *context) error {
 	return nil
 }
 
-func (c *context) showRow(r *Row, level int, shown map[string]bool) {
+func (c *context) showRow(r *dbRow, level int, shown map[string]bool) {
 	st := findShowTable(r.Table.Name)
 	out := c.out
 	out.WriteString(strings.Repeat(" ", level*4))

@@ -50,7 +50,7 @@ func init() {
 // vsBridge, vsPort, vsIface are the cached bridge/port/interface view
 // (fake bridges are VLAN children of a real bridge).
 type vsBridge struct {
-	cfg      *Row // nil for a fake bridge
+	cfg      *dbRow // nil for a fake bridge
 	name     string
 	parent   *vsBridge
 	vlan     int64
@@ -59,13 +59,13 @@ type vsBridge struct {
 }
 
 type vsPort struct {
-	cfg    *Row
+	cfg    *dbRow
 	bridge *vsBridge
 	ifaces []*vsIface
 }
 
 type vsIface struct {
-	cfg  *Row
+	cfg  *dbRow
 	port *vsPort
 }
 
@@ -100,9 +100,9 @@ func preGetInfo(c *context) error {
 
 // refs returns the rows of table t that d's UUIDs point to, skipping
 // dangling references (as the generated IDL structs do).
-func (c *context) refs(t string, d Datum) []*Row {
+func (c *context) refs(t string, d Datum) []*dbRow {
 	tb := c.schema().Table(t)
-	var out []*Row
+	var out []*dbRow
 	for _, k := range d.Keys {
 		if r := c.db.Get(tb, atomUUID(k)); r != nil {
 			out = append(out, r)
@@ -111,7 +111,7 @@ func (c *context) refs(t string, d Datum) []*Row {
 	return out
 }
 
-func tagOf(r *Row) (int64, bool) {
+func tagOf(r *dbRow) (int64, bool) {
 	d := r.ReadName("tag")
 	if len(d.Keys) == 0 {
 		return 0, false
@@ -119,7 +119,7 @@ func tagOf(r *Row) (int64, bool) {
 	return atomInt(d.Keys[0]), true
 }
 
-func isFakeBridge(p *Row) bool {
+func isFakeBridge(p *dbRow) bool {
 	fb := p.ReadName("fake_bridge")
 	tag, ok := tagOf(p)
 	return len(fb.Keys) == 1 && atomBool(fb.Keys[0]) && ok && tag >= 0 && tag <= 4095
@@ -198,7 +198,7 @@ func (c *context) populate() *vsCache {
 	return vc
 }
 
-func addBridgeToCache(c *context, vc *vsCache, cfg *Row, name string, parent *vsBridge, vlan int64) *vsBridge {
+func addBridgeToCache(c *context, vc *vsCache, cfg *dbRow, name string, parent *vsBridge, vlan int64) *vsBridge {
 	b := &vsBridge{cfg: cfg, name: name, parent: parent, vlan: vlan, children: map[int64]*vsBridge{}}
 	if parent != nil {
 		if conflict := parent.children[vlan]; conflict != nil {
@@ -211,7 +211,7 @@ func addBridgeToCache(c *context, vc *vsCache, cfg *Row, name string, parent *vs
 	return b
 }
 
-func addPortToCache(vc *vsCache, parent *vsBridge, p *Row) *vsPort {
+func addPortToCache(vc *vsCache, parent *vsBridge, p *dbRow) *vsPort {
 	if tag, ok := tagOf(p); ok && tag >= 0 && tag <= 4095 {
 		if vb := parent.children[tag]; vb != nil {
 			parent = vb
@@ -223,7 +223,7 @@ func addPortToCache(vc *vsCache, parent *vsBridge, p *Row) *vsPort {
 	return vp
 }
 
-func addIfaceToCache(vc *vsCache, vp *vsPort, i *Row) *vsIface {
+func addIfaceToCache(vc *vsCache, vp *vsPort, i *dbRow) *vsIface {
 	vi := &vsIface{cfg: i, port: vp}
 	vp.ifaces = append(vp.ifaces, vi)
 	vc.ifaces[i.Str("name")] = vi
@@ -678,7 +678,7 @@ func (c *context) addPort(brName, portName string, mayExist, fakeIface bool, ifa
 	if err != nil {
 		return err
 	}
-	var ifaces []*Row
+	var ifaces []*dbRow
 	var ids []string
 	for _, n := range ifaceNames {
 		i := c.db.Insert(c.schema().Table("Interface"), "")
@@ -877,7 +877,7 @@ func preController(c *context) error {
 	return nil
 }
 
-func (c *context) verifyControllers(br *Row) {
+func (c *context) verifyControllers(br *dbRow) {
 	c.db.VerifyName(br, "controller")
 	for _, ctl := range c.refs("Controller", br.ReadName("controller")) {
 		c.db.VerifyName(ctl, "target")
