@@ -46,7 +46,7 @@ func TestRFC2544Search(t *testing.T) {
 		Sizes:      []int{64, 512},
 		Trial:      300 * time.Millisecond,
 		Resolution: 0.02,
-		MaxTrials:  20,
+		MaxTrials:  12,
 		Latency:    100 * time.Millisecond,
 		Log:        func(s string) { t.Log(s) },
 	})
