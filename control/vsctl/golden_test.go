@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,11 @@ func buildCtl(t testing.TB) string {
 		if buildDir, buildErr = os.MkdirTemp("", "gvswitchctl-test-"); buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "gvswitchctl"), "gvswitch/cmd/gvswitchctl").CombinedOutput()
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if p, err := exec.LookPath("go"); err == nil {
+			goTool = p
+		}
+		out, err := exec.Command(goTool, "build", "-o", filepath.Join(buildDir, "gvswitchctl"), "gvswitch/cmd/gvswitchctl").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -116,13 +116,18 @@ func (r Result) String() string {
 // Client runs one command line (without program name and --db).
 type Client func(args ...string) Result
 
-// Exec returns a Client that runs program with --db=db first, and extra
-// environment variables, killing it after 30 s.
+// Exec returns a Client that runs program with --db=db first (no --db
+// when db is empty: the program's default socket, e.g. from GVS_RUNDIR in
+// env) and extra environment variables "NAME=value", killing it after
+// 30 s.
 func Exec(program, db string, env ...string) Client {
 	return func(args ...string) Result {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, program, append([]string{"--db=" + db}, args...)...)
+		if db != "" {
+			args = append([]string{"--db=" + db}, args...)
+		}
+		cmd := exec.CommandContext(ctx, program, args...)
 		cmd.Env = append(os.Environ(), env...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
