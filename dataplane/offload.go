@@ -93,13 +93,13 @@ func (c *egressCounters) addTo(bp *bridgePort) {
 // transmitted on the way. It returns the send vector.
 func (w *worker) egressGSO(bp *bridgePort, t *txTarget, caps TxOffloads, mtu int, p *Packet, send []*Packet, ec *egressCounters) []*Packet {
 	seg := &w.txSeg
-	pl := initSegmenter(seg, p)
+	sl := initSegmenter(seg, p)
 	switch {
-	case pl < 0:
+	case sl < 0:
 		ec.bad++
 		w.cache.Put(p)
 		return send
-	case pl > mtu:
+	case sl > mtu+maxL2Overhead:
 		ec.mtu++
 		w.cache.Put(p)
 		return send
@@ -169,16 +169,16 @@ func completeCsum(p *Packet) bool {
 	return true
 }
 
-// initSegmenter prepares seg to cut p's GSO frame and returns the L3
-// length of the largest segment (what the egress MTU limits), or -1 when
-// the frame is not a TCP frame the Segmenter can cut.
+// initSegmenter prepares seg to cut p's GSO frame and returns the length
+// of the largest segment (what the egress MTU limits, as for any frame:
+// MTU + maxL2Overhead), or -1 when the frame is not a TCP frame the
+// Segmenter can cut.
 func initSegmenter(seg *offload.Segmenter, p *Packet) int {
 	d := p.Data()
 	if seg.Init(d, int(p.GSOSize)) != nil {
 		return -1
 	}
-	l2 := len(d) - payloadLen(d)
-	return min(seg.MaxSegmentLen(), len(d)) - l2
+	return min(seg.MaxSegmentLen(), len(d))
 }
 
 // appendSegments cuts the GSO frame seg was initialised with (p's) into
