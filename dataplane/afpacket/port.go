@@ -176,11 +176,10 @@ type offloadCfg struct {
 }
 
 // SetOffloads changes KeepOffloads and GSOPool (see Options) while the
-// port runs: the receive side switches at its next burst. A control
-// plane turns them on while every port of a bridge carries offload
-// metadata, and off before adding one that does not (then waiting for the
-// PMDs to pass a burst, e.g. pmd.Manager's queue removal, before frames
-// can reach the new port).
+// port runs: the receive side switches at its next burst (e.g. when the
+// control plane changes userspace-tso-enable). Egress ports that cannot
+// carry the metadata need no change: the bridge completes and segments for
+// them.
 func (p *Port) SetOffloads(keep bool, gsoPool *dataplane.Pool) error {
 	c := &offloadCfg{keep: keep}
 	if gsoPool != nil {
