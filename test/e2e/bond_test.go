@@ -246,13 +246,15 @@ var (
 	activeRE  = regexp.MustCompile(`(?m)^  active member\n`)
 	activeMAC = regexp.MustCompile(`active member mac: MAC\(m[01]\)`)
 	keyRE     = regexp.MustCompile(`key: \d+`)
+	portIDRE  = regexp.MustCompile(`port_id: \d+`)
 )
 
 // normalizeShow removes from bond/show or lacp/show what legitimately
 // differs between two ends of the same bond: names, MACs, the rebalance
 // countdown, recirculation IDs, which member is the active one, and the
-// aggregation key (OVS takes the port ID of the interface it registered
-// first, in hash order).
+// aggregation key and the members' port IDs (OVS numbers members by
+// OpenFlow port, which follows row-UUID hash order, so either member may be
+// 1 on the partner).
 func normalizeShow(s string) string {
 	s = macRE.ReplaceAllString(s, "MAC")
 	s = timerRE.ReplaceAllString(s, "next rebalance: N ms")
@@ -261,6 +263,7 @@ func normalizeShow(s string) string {
 	s = recircRE.ReplaceAllString(s, "Recirc-ID : N")
 	s = activeRE.ReplaceAllString(s, "")
 	s = keyRE.ReplaceAllString(s, "key: K")
+	s = portIDRE.ReplaceAllString(s, "port_id: P")
 	return activeMAC.ReplaceAllString(s, "active member mac: MAC(mX)")
 }
 
