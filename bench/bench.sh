@@ -240,6 +240,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {if (NR == 0) 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
 
 mkdir -p "$OUT"
+rm -f "$OUT"/rfc2544-*.json "$OUT"/summary.txt
 T0=$(date +%s)
 kinds="gvs"; [ $HAVE_OVS = 1 ] && kinds="gvs ovs"
 for part in $PARTS; do

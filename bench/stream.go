@@ -148,61 +148,92 @@ func (s *Stream) AvgSize() float64 {
 }
 
 // frameGen writes a stream's frames; it holds the stream's values in the
-// form the per-frame code wants.
+// form the per-frame code wants: a header template with the fields that
+// never change, and the IPv4 checksum's sum over them.
 type frameGen struct {
 	sizes              []int
-	src, dst           [6]byte
-	vlan               int
 	srcIP, dstIP       uint32
 	srcIPs, dstIPs     uint32
 	srcPort, dstPort   uint16
 	srcPorts, dstPorts uint32
 	epoch, index       byte
+	tmpl               [ethHeader + vlanTag + ipv4Header + udpHeader]byte
+	ipOff, sigOff      int    // offsets of the IPv4 header and the signature
+	csumBase           uint32 // RFC 1071 sum of the template's fixed IPv4 words
 }
 
 func newFrameGen(s *Stream, epoch, index byte) frameGen {
 	one := func(c int) uint32 { return uint32(max(c, 1)) }
 	a, b := s.SrcIP.As4(), s.DstIP.As4()
-	return frameGen{sizes: s.Sizes, src: s.SrcMAC, dst: s.DstMAC, vlan: s.VLAN,
+	g := frameGen{sizes: s.Sizes,
 		srcIP: binary.BigEndian.Uint32(a[:]), dstIP: binary.BigEndian.Uint32(b[:]),
 		srcIPs: one(s.SrcIPs), dstIPs: one(s.DstIPs), srcPort: s.SrcPort, dstPort: s.DstPort,
 		srcPorts: one(s.SrcPorts), dstPorts: one(s.DstPorts), epoch: epoch, index: index}
+	t := g.tmpl[:]
+	copy(t[0:6], s.DstMAC[:])
+	copy(t[6:12], s.SrcMAC[:])
+	off := 12
+	if s.VLAN != 0 {
+		binary.BigEndian.PutUint16(t[12:], 0x8100)
+		binary.BigEndian.PutUint16(t[14:], uint16(s.VLAN))
+		off = 16
+	}
+	binary.BigEndian.PutUint16(t[off:], 0x0800)
+	g.ipOff = off + 2
+	ip := t[g.ipOff : g.ipOff+ipv4Header]
+	ip[0] = 0x45                               // version 4, 5 words (RFC 791 3.1)
+	binary.BigEndian.PutUint16(ip[6:], 0x4000) // don't fragment
+	ip[8] = 64
+	ip[9] = 17 // UDP
+	for i := 0; i < ipv4Header; i += 2 {
+		g.csumBase += uint32(ip[i])<<8 | uint32(ip[i+1])
+	}
+	g.sigOff = g.ipOff + ipv4Header + udpHeader
+	return g
 }
 
 // fill writes frame number seq into buf (at least MaxFrame bytes) and
 // returns it cut to its size less the FCS. Bytes past the signature are
 // left as they are (padding).
 func (g *frameGen) fill(buf []byte, seq uint32, now int64) []byte {
-	size := g.sizes[int(seq%uint32(len(g.sizes)))] - FCSLen
-	b := buf[:size:size]
-	copy(b[0:6], g.dst[:])
-	copy(b[6:12], g.src[:])
-	off := 12
-	if g.vlan != 0 {
-		binary.BigEndian.PutUint16(b[12:], 0x8100)
-		binary.BigEndian.PutUint16(b[14:], uint16(g.vlan))
-		off = 16
+	size := g.sizes[0]
+	if len(g.sizes) > 1 {
+		size = g.sizes[int(seq%uint32(len(g.sizes)))]
 	}
-	binary.BigEndian.PutUint16(b[off:], 0x0800)
-	ip := b[off+2 : off+2+ipv4Header]
-	ipLen := size - off - 2
-	ip[0] = 0x45 // version 4, 5 words (RFC 791 3.1)
-	ip[1] = 0
+	size -= FCSLen
+	b := buf[:size:size]
+	copy(b, g.tmpl[:g.sigOff])
+	ip := b[g.ipOff : g.ipOff+ipv4Header]
+	ipLen := uint32(size - g.ipOff)
+	src, dst := g.srcIP, g.dstIP
+	if g.srcIPs > 1 {
+		src += seq % g.srcIPs
+	}
+	if g.dstIPs > 1 {
+		dst += seq % g.dstIPs
+	}
 	binary.BigEndian.PutUint16(ip[2:], uint16(ipLen))
 	binary.BigEndian.PutUint16(ip[4:], uint16(seq)) // identification
-	binary.BigEndian.PutUint16(ip[6:], 0x4000)      // don't fragment
-	ip[8] = 64
-	ip[9] = 17 // UDP
-	binary.BigEndian.PutUint16(ip[10:], 0)
-	binary.BigEndian.PutUint32(ip[12:], g.srcIP+seq%g.srcIPs)
-	binary.BigEndian.PutUint32(ip[16:], g.dstIP+seq%g.dstIPs)
-	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
-	udp := b[off+2+ipv4Header:]
-	binary.BigEndian.PutUint16(udp[0:], g.srcPort+uint16(seq%g.srcPorts))
-	binary.BigEndian.PutUint16(udp[2:], g.dstPort+uint16(seq%g.dstPorts))
-	binary.BigEndian.PutUint16(udp[4:], uint16(ipLen-ipv4Header))
-	binary.BigEndian.PutUint16(udp[6:], 0) // no checksum (RFC 768)
-	sig := udp[udpHeader : udpHeader+SignatureLen]
+	binary.BigEndian.PutUint32(ip[12:], src)
+	binary.BigEndian.PutUint32(ip[16:], dst)
+	// RFC 1071: the one's complement sum of the fixed words (kept) and
+	// the ones written per frame, folded.
+	sum := g.csumBase + ipLen + seq&0xffff + src>>16 + src&0xffff + dst>>16 + dst&0xffff
+	sum = sum>>16 + sum&0xffff
+	sum += sum >> 16
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	udp := b[g.ipOff+ipv4Header : g.sigOff]
+	sp, dp := g.srcPort, g.dstPort
+	if g.srcPorts > 1 {
+		sp += uint16(seq % g.srcPorts)
+	}
+	if g.dstPorts > 1 {
+		dp += uint16(seq % g.dstPorts)
+	}
+	binary.BigEndian.PutUint16(udp[0:], sp)
+	binary.BigEndian.PutUint16(udp[2:], dp)
+	binary.BigEndian.PutUint16(udp[4:], uint16(ipLen-ipv4Header)) // checksum 0: none (RFC 768)
+	sig := b[g.sigOff : g.sigOff+SignatureLen]
 	binary.BigEndian.PutUint16(sig[0:], magic)
 	sig[2] = g.epoch
 	sig[3] = g.index
