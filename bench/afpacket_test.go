@@ -13,7 +13,12 @@ import (
 // TestAFPacketVeth: gvs-pktgen over AF_PACKET on the two ends of a veth
 // pair (in a namespace of its own) gets back every frame it sent, tagged
 // and untagged, in order.
-func TestAFPacketVeth(t *testing.T) {
+func TestAFPacketVeth(t *testing.T) { kernelPorts(t, "afpacket") }
+
+// TestAFXDPVeth is the same over AF_XDP (generic XDP on veth).
+func TestAFXDPVeth(t *testing.T) { kernelPorts(t, "afxdp") }
+
+func kernelPorts(t *testing.T, kind string) {
 	testenv.NeedRoot(t)
 	testenv.NeedCommand(t, "ip")
 	ns := netns.New(t, "pktgen")
@@ -21,7 +26,7 @@ func TestAFPacketVeth(t *testing.T) {
 	var ports [2]bench.Port
 	for i, dev := range []string{"pga", "pgb"} {
 		if err := ns.Do(func() (err error) {
-			ports[i], err = bench.OpenPort("afpacket:"+dev, bench.PortOptions{})
+			ports[i], err = bench.OpenPort(kind+":"+dev, bench.PortOptions{})
 			return err
 		}); err != nil {
 			t.Fatal(err)

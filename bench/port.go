@@ -9,6 +9,7 @@ import (
 
 	"gvswitch/dataplane"
 	"gvswitch/dataplane/afpacket"
+	"gvswitch/dataplane/afxdp"
 	"gvswitch/vhostuser/vhosttest"
 )
 
@@ -61,15 +62,16 @@ type PortOptions struct {
 //	vhost-client:PATH   connect to a back-end listening at PATH (a
 //	                    dpdkvhostuser port, DPDK's net_vhost)
 //	afpacket:IFNAME     AF_PACKET on a kernel interface
+//	afxdp:IFNAME        AF_XDP on a kernel interface (queue 0)
 func OpenPort(spec string, opt PortOptions) (Port, error) {
 	kind, arg, ok := strings.Cut(spec, ":")
 	if !ok || arg == "" {
-		return nil, fmt.Errorf("%w %q: want KIND:ARG (vhost-server:PATH, vhost-client:PATH, afpacket:IFNAME)", ErrBadSpec, spec)
+		return nil, fmt.Errorf("%w %q: want KIND:ARG (vhost-server:PATH, vhost-client:PATH, afpacket:IFNAME, afxdp:IFNAME)", ErrBadSpec, spec)
 	}
 	switch kind {
 	case "vhost-server", "vhost-client":
 		return OpenVhost(spec, arg, kind == "vhost-server", opt)
-	case "afpacket":
+	case "afpacket", "afxdp":
 		pool := opt.Pool
 		var arena *dataplane.Arena
 		if pool == nil {
@@ -78,7 +80,13 @@ func OpenPort(spec string, opt PortOptions) (Port, error) {
 				return nil, fmt.Errorf("port %s: %w", spec, err)
 			}
 		}
-		p, err := afpacket.Open(arg, afpacket.Options{Pool: pool})
+		var p dataplane.Port
+		var err error
+		if kind == "afpacket" {
+			p, err = afpacket.Open(arg, afpacket.Options{Pool: pool})
+		} else {
+			p, err = afxdp.Open(arg, afxdp.Options{HugePages: opt.HugePages})
+		}
 		if err != nil {
 			if arena != nil {
 				arena.Close()

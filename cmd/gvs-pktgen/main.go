@@ -67,6 +67,7 @@ Ports (--port, repeatable; streams name them by index from 0):
   vhost-client:PATH   connect to a vhost-user back-end listening at PATH
                       (a dpdkvhostuser port, DPDK net_vhost)
   afpacket:IFNAME     AF_PACKET on a kernel interface
+  afxdp:IFNAME        AF_XDP on a kernel interface (queue 0)
 
 run sends one stream (--tx to --rx; with --bidir also the reverse) and prints
 tx/rx rates, loss, reordering and latency. rfc2544 searches the highest rate

@@ -7,5 +7,7 @@
 // tests can break every rule.
 //
 // It is for tests and for the packet generator's front-end, not for
-// production data paths: it allocates freely.
+// production data paths: its set-up and test helpers allocate freely. The
+// burst path (Ring.TxBurst, Ring.RxBurst, Frontend.StartBurst, burst.go)
+// is gvs-pktgen's data path and allocates nothing per burst.
 package vhosttest
