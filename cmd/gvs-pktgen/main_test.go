@@ -178,3 +178,37 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestRFC2544Command: the rfc2544 command through a back-end that sends
+// everything back finds a rate, prints JSON and writes the plot.
+func TestRFC2544Command(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "gen.sock")
+	echoBackend(t, sock)
+	plot := filepath.Join(dir, "rfc.png")
+	cmd := exec.Command(binary(t), "rfc2544", "--port", "vhost-server:"+sock, "--sizes", "64,1518",
+		"--trial", "300ms", "--max-trials", "4", "--loss", "1", "--json", "--plot", plot)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var res bench.RFC2544Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if len(res.Sizes) != 2 || res.Sizes[0].FrameSize != 64 || res.Sizes[1].FrameSize != 1518 {
+		t.Fatalf("sizes %+v", res.Sizes)
+	}
+	for _, s := range res.Sizes {
+		if s.ThroughputPPS <= 0 || s.Trials < 1 || s.Latency.Samples == 0 {
+			t.Errorf("size %d: %+v", s.FrameSize, s)
+		}
+	}
+	if fi, err := os.Stat(plot); err != nil || fi.Size() == 0 {
+		t.Fatalf("plot: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "throughput") {
+		t.Errorf("no trial log on stderr:\n%s", stderr.String())
+	}
+}
