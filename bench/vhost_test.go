@@ -203,17 +203,19 @@ func TestVhostReorder(t *testing.T) {
 	}
 }
 
-// TestVhostRate: a rate-limited run sends at that rate.
+// TestVhostRate: a rate-limited run sends at that rate, never above it.
 func TestVhostRate(t *testing.T) {
 	gp, _ := openLoop(t, nil)
 	s := bench.DefaultStream()
-	s.Rate = 100000
+	s.Rate = 20000
 	res, err := bench.Run(context.Background(), bench.Config{Ports: []bench.Port{gp}, Streams: []bench.Stream{s}, Duration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Total.TxPPS; math.Abs(got-100000)/100000 > 0.05 {
-		t.Fatalf("tx rate %.0f pps, asked for 100000", got)
+	// The pacing counts frames against the clock: at most one burst
+	// ahead, and behind only if the back-end stalls the ring.
+	if got := res.Total.TxPPS; got > 20000*1.02+32 || got < 20000*0.9 {
+		t.Fatalf("tx rate %.0f pps, asked for 20000", got)
 	}
 }
 
