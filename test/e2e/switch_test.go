@@ -31,13 +31,17 @@ func startSwitch(t *testing.T, name string) (*Daemon, string) {
 	return d, ns
 }
 
+// mustVsctl runs the real ovs-vsctl with --timeout=5 and without
+// --no-wait: a daemon that never bumps cur_cfg makes it fail (exit 142).
+// How quickly it returns is checked only where the issue asks for it (the
+// drop-in scenario and the libvirt line, with checkPrompt): opening some
+// port types (afxdp attaches an XDP program) legitimately takes longer.
 func mustVsctl(t *testing.T, d *Daemon, args ...string) string {
 	t.Helper()
 	r := d.Vsctl(t, append([]string{"--timeout=5"}, args...)...)
 	if r.Code != 0 || r.Stderr != "" {
 		t.Fatalf("ovs-vsctl %v: %v\nlog:\n%s", args, r, d.Log())
 	}
-	checkPrompt(t, d, args, r.Elapsed)
 	return r.Stdout
 }
 
