@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -484,4 +485,53 @@ func TestScenariosWaitingMatchOVSVsctl(t *testing.T) {
 	want := vsctltest.Exec(ovs, a.DB())
 	got := vsctltest.Exec(bin, b.DB(), "GVS_LOGDIR=/var/log/openvswitch")
 	vsctltest.Compare(t, want, got, vsctltest.Scenarios(false), "ovs-vsctl", "gvswitchctl")
+}
+
+// TestSignalMatchesOVSVsctl: SIGTERM while waiting for the switch ends
+// both programs the same way (a warning, death by the signal).
+func TestSignalMatchesOVSVsctl(t *testing.T) {
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	bin := buildCtl(t)
+	var results []vsctltest.Result
+	for _, prog := range []string{ovs, bin} {
+		s := vsctltest.StartOVSDB(t)
+		direct := vsctltest.Exec(ovs, s.DB())
+		if r := direct("--no-wait", "init"); r.Status != 0 {
+			t.Fatal(r)
+		}
+		var stdout, stderr strings.Builder
+		cmd := exec.Command(prog, "--db="+s.DB(), "add-br", "br0")
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.TrimSpace(direct("get", "Open_vSwitch", ".", "next_cfg").Stdout) != "1" {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("%s: never committed", prog)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		status := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				status = 128 + int(ws.Signal())
+			} else {
+				status = ee.ExitCode()
+			}
+		}
+		results = append(results, vsctltest.Result{
+			Stdout: stdout.String(),
+			Stderr: vsctltest.Normalize(stderr.String(), vsctltest.NoSort),
+			Status: status,
+		})
+	}
+	if results[0] != results[1] || results[0].Status != 143 {
+		t.Errorf("ovs-vsctl: %v\ngvswitchctl: %v", results[0], results[1])
+	}
 }

@@ -30,11 +30,15 @@ type Env struct {
 	// Argv0 is the program name as invoked, used by option-parsing
 	// errors (as getopt_long prints them); defaults to the prog name.
 	Argv0 string
+	// FatalSignals makes SIGINT, SIGTERM and SIGHUP end the process the
+	// way ovs-vsctl's fatal-signal handler does (a warning, then death by
+	// the same signal). For programs, not for tests calling MainEnv.
+	FatalSignals bool
 }
 
 // DefaultEnv reads GVS_RUNDIR and GVS_LOGDIR.
 func DefaultEnv() Env {
-	e := Env{RunDir: "/var/run/gvswitch", LogDir: "/var/log/gvswitch"}
+	e := Env{RunDir: "/var/run/gvswitch", LogDir: "/var/log/gvswitch", FatalSignals: true}
 	if v := os.Getenv("GVS_RUNDIR"); v != "" {
 		e.RunDir = v
 	}
@@ -224,8 +228,24 @@ func (r *runner) main(args []string) (int, error) {
 		r.logSeq = 1
 	}
 	if r.timeout > 0 {
-		t := time.AfterFunc(time.Duration(r.timeout)*time.Second, r.alarm)
+		t := time.AfterFunc(time.Duration(r.timeout)*time.Second, func() { r.die(syscall.SIGALRM) })
 		defer t.Stop()
+	}
+	if r.env.FatalSignals {
+		sigs := make(chan os.Signal, 1)
+		for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+			// Like ovs-vsctl, leave a signal ignored if it was ignored
+			// at start (a background job's SIGINT).
+			if !signal.Ignored(s) {
+				signal.Notify(sigs, s)
+			}
+		}
+		defer signal.Stop(sigs)
+		go func() {
+			if s, ok := (<-sigs).(syscall.Signal); ok {
+				r.die(s)
+			}
+		}()
 	}
 
 	db := newReplica(schema)
@@ -278,17 +298,20 @@ func (r *runner) main(args []string) (int, error) {
 	}
 }
 
-// alarm ends the program the way ovs-vsctl's --timeout does: a warning,
-// then death by SIGALRM (shell status 142).
-func (r *runner) alarm() {
-	r.logWarnModule("fatal_signal", "terminating with signal 14 (Alarm clock)")
-	signal.Reset(syscall.SIGALRM)
-	_ = syscall.Kill(os.Getpid(), syscall.SIGALRM)
+// die ends the program the way ovs-vsctl's fatal-signal handler does
+// (--timeout's SIGALRM included): a warning, then death by the same signal,
+// so that a shell sees status 128+N.
+func (r *runner) die(sig syscall.Signal) {
+	name := sig.String()
+	if name != "" {
+		name = strings.ToUpper(name[:1]) + name[1:]
+	}
+	r.logWarn("fatal_signal", "terminating with signal %d (%s)", int(sig), name)
+	signal.Reset(sig)
+	_ = syscall.Kill(os.Getpid(), sig)
 	time.Sleep(time.Second)
-	os.Exit(142)
+	os.Exit(128 + int(sig))
 }
-
-func (r *runner) logWarnModule(module, msg string) { r.logWarn(module, "%s", msg) }
 
 func (r *runner) newContext(db *replica, c *command, ovs *dbRow, st *symtab, last bool) *context {
 	return &context{db: db, cmd: c, argv: c.argv, ovs: ovs, symtab: st, last: last, out: &c.output, warn: r.logWarn, stdoutTTY: isTerminal(r.stdout)}
