@@ -292,7 +292,7 @@ EOF
 	if [ -n "${CEIL[pktgen]:-}" ]; then
 		echo "3. generator ceiling into DPDK net_vhost (rxonly on CPU 1), 64 B, Mpps received, median of $TRIALS interleaved trials"
 		p=$(echo "${CEIL[pktgen]}" | median); q=$(echo "${CEIL[testpmd]}" | median)
-		printf '%-12s %12s %20s %8s   %s |%s\n' size gvs-pktgen "testpmd txonly" ratio "trials pktgen | testpmd" ""
+		printf '%-12s %12s %20s %8s   %s\n' size gvs-pktgen "testpmd txonly" ratio "trials pktgen | testpmd"
 		printf '%-12s %12s %20s %8s   %s |%s\n' "64 B" "$p" "$q" "$(ratio "$p" "$q")" "${CEIL[pktgen]}" "${CEIL[testpmd]}"
 	fi
 } | tee "$OUT/summary.txt"
