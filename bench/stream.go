@@ -38,7 +38,7 @@ const (
 )
 
 // IMIX is the simple IMIX: 7 frames of 64 bytes, 4 of 594 and 1 of 1518
-// (average 353.8 bytes), sent in that interleaved pattern.
+// (average 361.8 bytes), sent in that interleaved pattern.
 var IMIX = []int{64, 594, 64, 64, 594, 64, 1518, 64, 594, 64, 594, 64}
 
 // ErrBadStream is wrapped by Stream.Validate and the stream parsers.
