@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,16 +17,27 @@ import (
 
 // TestReconfigureUnderTraffic: two workers forward between ports 1 and 2
 // while the control plane keeps adding, reconfiguring and removing port 3.
-// Traffic between 1 and 2 never stops, and a removed port is never used
-// after RemovePort returned (the caller closes it right away).
+// Traffic between 1 and 2 never stops, a removed port is never used after
+// RemovePort returned (the caller closes it right away), and no buffer is
+// lost on the way.
+//
+// The test waits for events (a worker finished a burst, port 3 was sent
+// to), never for a time: on a loaded machine a goroutine can be off the CPU
+// for tens of milliseconds, and a wall-clock budget only measured that.
 func TestReconfigureUnderTraffic(t *testing.T) {
 	r := newRig(t, dataplane.BridgeConfig{})
 	p1 := r.add(1, dataplane.PortConfig{})
 	p2 := r.add(2, dataplane.PortConfig{})
-	// Discarding sinks so the pool never runs dry.
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	var forwarded [3]atomic.Uint64
+	// Cleanups run last-registered first: this one runs before newRig's,
+	// so the workers are gone before the arena under their packets is
+	// unmapped, however the test ends.
+	t.Cleanup(func() {
+		stop.Store(true)
+		wg.Wait()
+	})
+	var forwarded, bursts [3]atomic.Uint64
 	for w, in := range []uint32{1, 2} {
 		wg.Add(1)
 		go func() {
@@ -43,46 +55,78 @@ func TestReconfigureUnderTraffic(t *testing.T) {
 				n := src.RxBurst(0, pkts)
 				r.br.Process(w+1, in, -1, pkts[:n])
 				forwarded[in].Add(uint64(len(other.Take())))
+				bursts[in].Add(1)
+				// Unlike a PMD, let the control goroutine in at once
+				// rather than at the next preemption (10 ms) when the
+				// workers hold every P.
+				runtime.Gosched()
 			}
 		}()
 	}
-	var afterClose uint64
-	deadline := time.Now().Add(300 * time.Millisecond)
-	rounds := 0
-	for time.Now().Before(deadline) {
-		before := forwarded[1].Load() + forwarded[2].Load()
+	// waitFor polls cond; the bound only turns a hang into a failure.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s (forwarded %d/%d)", what, forwarded[1].Load(), forwarded[2].Load())
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	// bothRan waits until each worker ran a whole burst begun after the
+	// call (two completions: the first may have begun before) and both
+	// directions forwarded frames meanwhile.
+	bothRan := func(what string) {
+		t.Helper()
+		b1, b2 := bursts[1].Load(), bursts[2].Load()
+		f1, f2 := forwarded[1].Load(), forwarded[2].Load()
+		waitFor("traffic between ports 1 and 2 "+what, func() bool {
+			return bursts[1].Load() >= b1+2 && bursts[2].Load() >= b2+2 &&
+				forwarded[1].Load() > f1 && forwarded[2].Load() > f2
+		})
+	}
+	const rounds = 200
+	for range rounds {
 		p3 := memport.New("p3", r.pool, memport.Options{Discard: true})
 		if err := r.br.AddPort(3, dataplane.PortConfig{Name: "p3", Port: p3}); err != nil {
 			t.Fatal(err)
 		}
+		waitFor("flooding to an added port", func() bool { return p3.TxBursts() > 0 })
+		bothRan("after AddPort")
 		if err := r.br.SetPortConfig(3, dataplane.PortConfig{Name: "p3", Port: p3, Tag: 9, HasTag: true}); err != nil {
 			t.Fatal(err)
+		}
+		// The new VLAN holds from the next burst on: VLAN 0 floods
+		// no longer reach the port.
+		used := p3.TxBursts()
+		bothRan("after moving port 3 to VLAN 9")
+		if p3.TxBursts() != used {
+			t.Fatal("a port moved to VLAN 9 still gets VLAN 0 floods after SetPortConfig returned")
 		}
 		if err := r.br.SetPortConfig(3, dataplane.PortConfig{Name: "p3", Port: p3}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond)
+		// Remove the port while the workers are sending to it.
+		used = p3.TxBursts()
+		waitFor("flooding to a port back in VLAN 0", func() bool { return p3.TxBursts() > used })
 		if _, err := r.br.RemovePort(3); err != nil {
 			t.Fatal(err)
 		}
 		p3.Close()
-		time.Sleep(time.Millisecond)
-		afterClose += p3.UsedAfterClose()
-		if forwarded[1].Load()+forwarded[2].Load() == before {
-			time.Sleep(20 * time.Millisecond)
-			if forwarded[1].Load()+forwarded[2].Load() == before {
-				t.Fatal("traffic between ports 1 and 2 stopped during reconfiguration")
-			}
+		bothRan("after RemovePort")
+		if n := p3.UsedAfterClose(); n != 0 {
+			t.Fatalf("a removed port was transmitted on %d times after RemovePort returned", n)
 		}
-		rounds++
 	}
 	stop.Store(true)
 	wg.Wait()
-	if afterClose != 0 {
-		t.Fatalf("a removed port was transmitted on %d times after RemovePort returned", afterClose)
-	}
-	if forwarded[1].Load() == 0 || forwarded[2].Load() == 0 || rounds < 3 {
-		t.Fatalf("forwarded %d/%d in %d rounds", forwarded[1].Load(), forwarded[2].Load(), rounds)
+	p1.Take()
+	p2.Take()
+	r.br.ReleaseWorker(1)
+	r.br.ReleaseWorker(2)
+	if r.pool.Available() != r.pool.Size() {
+		t.Fatalf("pool has %d of %d buffers after %d reconfigurations: leaked", r.pool.Available(), r.pool.Size(), rounds)
 	}
 }
 
