@@ -154,6 +154,7 @@ func testpmdForward(t *testing.T, queues int) {
 	}
 	// testpmd polls on CPU 0, the switch on CPU 1 (TESTING.md).
 	stop := forwardOn(1, ports[0], ports[1])
+	defer stop() // a failure below must not leave it polling into the closed arena
 	say("start tx_first")
 	time.Sleep(3 * time.Second)
 	say("stop")
