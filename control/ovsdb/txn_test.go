@@ -322,7 +322,9 @@ func TestWaitBlocksUntilChange(t *testing.T) {
 	if tag, details := lastError(out); tag != "timed out" || !strings.HasPrefix(details, `"wait" timed out after`) {
 		t.Errorf("expired wait = %v", out)
 	}
-	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+	// At least the timeout; the upper bound only catches a wait that
+	// ignored it (a loaded machine makes it late, never early).
+	if d := time.Since(start); d < 100*time.Millisecond || d > 10*time.Second {
 		t.Errorf("wait took %v for a 100 ms timeout", d)
 	}
 	// A cancelled request returns nil.

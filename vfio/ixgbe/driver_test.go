@@ -555,8 +555,12 @@ func TestMisbehavingDevice(t *testing.T) {
 			if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "0000:08:00.0") {
 				t.Errorf("error %q, want ErrTimeout naming the device and %q", err, tc.want)
 			}
-			if elapsed > 2*time.Second {
-				t.Errorf("took %v with 300 ms timeouts", elapsed)
+			// The configured timeout, not the default (1 s, 10 s for the
+			// link), was waited for: the error names it, and the driver
+			// did not give up early. (No upper bound on the wall time:
+			// a loaded machine only makes it longer.)
+			if !strings.Contains(err.Error(), "after 300ms") || elapsed < 300*time.Millisecond {
+				t.Errorf("gave up after %v with %q, want the 300 ms timeout", elapsed, err)
 			}
 			if !dev.closed || dev.busMaster || len(dev.dma) != 0 {
 				t.Errorf("failed New left the bus open %v, bus master %v, %d DMA mappings", !dev.closed, dev.busMaster, len(dev.dma))
@@ -572,8 +576,8 @@ func TestTxHangDetected(t *testing.T) {
 	start := time.Now()
 	sent := 0
 	for p.Health() == nil {
-		if time.Since(start) > 3*time.Second {
-			t.Fatal("no hang reported after 3s")
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("no hang reported after 10 s (timeout 200 ms)")
 		}
 		n := p.Pool().GetBurst(burst[:])
 		for _, pkt := range burst[:n] {
