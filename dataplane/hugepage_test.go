@@ -2,8 +2,6 @@ package dataplane
 
 import (
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -11,35 +9,8 @@ import (
 	"gvswitch/internal/testenv"
 )
 
-const nrHuge2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-
-// reserveHugepages adds n 2 MiB pages to the kernel's pool for the test and
-// gives them back afterwards (other jobs share the pool).
-func reserveHugepages(t *testing.T, n int) {
-	t.Helper()
-	testenv.NeedRoot(t)
-	read := func() int {
-		b, err := os.ReadFile(nrHuge2M)
-		if err != nil {
-			testenv.Skip(t, "no 2 MiB hugepage support: %v", err)
-		}
-		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return v
-	}
-	cur := read()
-	if err := os.WriteFile(nrHuge2M, []byte(strconv.Itoa(cur+n)), 0); err != nil {
-		testenv.Skip(t, "cannot reserve hugepages: %v", err)
-	}
-	t.Cleanup(func() {
-		os.WriteFile(nrHuge2M, []byte(strconv.Itoa(max(0, read()-n))), 0)
-	})
-	if read() < cur+n {
-		testenv.Skip(t, "kernel could not reserve %d hugepages (memory fragmented)", n)
-	}
-}
-
 func TestHugepageArena(t *testing.T) {
-	reserveHugepages(t, 4)
+	testenv.ReserveHugepages(t, 4)
 	a, err := NewArena(1<<20, ArenaOptions{HugePages: true, RequireHuge: true, HugePageSize: 2 << 20})
 	if err != nil {
 		t.Fatal(err)

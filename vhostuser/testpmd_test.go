@@ -21,30 +21,6 @@ import (
 	"gvswitch/vhostuser"
 )
 
-const nrHuge2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-
-// reserveHugepages adds n 2 MiB pages to the kernel's pool for the test
-// and gives them back afterwards (TESTING.md: other jobs share the pool).
-func reserveHugepages(t *testing.T, n int) {
-	t.Helper()
-	read := func() int {
-		b, err := os.ReadFile(nrHuge2M)
-		if err != nil {
-			testenv.Skip(t, "no 2 MiB hugepage support: %v", err)
-		}
-		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return v
-	}
-	cur := read()
-	if err := os.WriteFile(nrHuge2M, []byte(strconv.Itoa(cur+n)), 0); err != nil {
-		testenv.Skip(t, "cannot reserve hugepages: %v", err)
-	}
-	t.Cleanup(func() { os.WriteFile(nrHuge2M, []byte(strconv.Itoa(max(0, read()-n))), 0) })
-	if read() < cur+n {
-		testenv.Skip(t, "the kernel could not reserve %d hugepages", n)
-	}
-}
-
 // syncBuf is testpmd's output, read while it runs.
 type syncBuf struct {
 	mu sync.Mutex
@@ -79,7 +55,7 @@ func TestTestpmdForwarding(t *testing.T) {
 var statsRe = regexp.MustCompile(`RX-packets: +(\d+) +RX-dropped: +(\d+) +RX-total: +(\d+)\s+TX-packets: +(\d+)`)
 
 func testpmdForward(t *testing.T, queues int) {
-	reserveHugepages(t, 256)
+	testenv.ReserveHugepages(t, 256)
 	// DPDK's key=value device arguments cannot hold a path with '=' or
 	// ',' (t.TempDir's names may have them).
 	dir, err := os.MkdirTemp("", "gvs-vhtest")

@@ -595,36 +595,11 @@ func TestStatsConcurrent(t *testing.T) {
 	}
 }
 
-const nrHuge2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-
-// reserveHugepages adds n 2 MiB pages to the kernel's pool for the test and
-// gives them back afterwards (other jobs share the pool, so the change is
-// relative).
-func reserveHugepages(t *testing.T, n int) {
-	t.Helper()
-	read := func() int {
-		b, err := os.ReadFile(nrHuge2M)
-		if err != nil {
-			testenv.Skip(t, "no 2 MiB hugepage support: %v", err)
-		}
-		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return v
-	}
-	cur := read()
-	if err := os.WriteFile(nrHuge2M, []byte(strconv.Itoa(cur+n)), 0); err != nil {
-		testenv.Skip(t, "cannot reserve hugepages: %v", err)
-	}
-	t.Cleanup(func() { os.WriteFile(nrHuge2M, []byte(strconv.Itoa(max(0, read()-n))), 0) })
-	if read() < cur+n {
-		testenv.Skip(t, "the kernel reserved fewer than %d more hugepages (memory fragmented)", n)
-	}
-}
-
 // TestHugePageUMEM: with HugePages the UMEM is hugepage-backed and
 // traffic flows through it.
 func TestHugePageUMEM(t *testing.T) {
 	l := newLab(t)
-	reserveHugepages(t, 2)
+	testenv.ReserveHugepages(t, 2)
 	o := small // 1024 chunks: one 2 MiB page per port
 	o.HugePages = true
 	x := openIn(t, l.ns, l.a, o)

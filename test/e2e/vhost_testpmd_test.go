@@ -34,30 +34,6 @@ func TestVhostUserTestpmd(t *testing.T) {
 	}
 }
 
-const hugeNr2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-
-// addHugepages reserves n more 2 MiB pages for the test and gives them
-// back at the end (other jobs share the pool).
-func addHugepages(t *testing.T, n int) {
-	t.Helper()
-	read := func() int {
-		b, err := os.ReadFile(hugeNr2M)
-		if err != nil {
-			testenv.Skip(t, "no 2 MiB hugepages: %v", err)
-		}
-		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return v
-	}
-	cur := read()
-	if err := os.WriteFile(hugeNr2M, []byte(strconv.Itoa(cur+n)), 0); err != nil {
-		testenv.Skip(t, "cannot reserve hugepages: %v", err)
-	}
-	t.Cleanup(func() { os.WriteFile(hugeNr2M, []byte(strconv.Itoa(max(0, read()-n))), 0) })
-	if read() < cur+n {
-		testenv.Skip(t, "the kernel could not reserve %d hugepages", n)
-	}
-}
-
 type lockedBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -78,7 +54,7 @@ func (l *lockedBuf) String() string {
 var testpmdTotals = regexp.MustCompile(`RX-packets: +(\d+) +RX-dropped: +(\d+) +RX-total: +(\d+)\s+TX-packets: +(\d+)`)
 
 func vhostTestpmd(t *testing.T, queues int) {
-	addHugepages(t, 256)
+	testenv.ReserveHugepages(t, 256)
 	// DPDK device arguments cannot hold a path with '=' or ','.
 	dir, err := os.MkdirTemp("", "gvs-e2e-pmd")
 	if err != nil {
