@@ -9,9 +9,12 @@
 # The image directory holds vmlinux and initramfs.cpio.gz. The kernel comes
 # from `apt-get download` of the package linux-image-amd64 depends on
 # (downloaded and unpacked, not installed). Needs busybox-static, xz-utils,
-# cpio, kmod (modinfo). Safe to run concurrently: the result is built in a
-# temporary directory and renamed into place.
+# cpio, kmod (modinfo). Safe to run concurrently (go test runs packages in
+# parallel and several boot guests): one run builds under a lock on
+# CACHE_DIR/.lock while the others wait and then use its result.
 set -euo pipefail
+# Say which step failed: the tests show this script's stderr.
+trap 'echo "build-image: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 
 cache=${1:-${GVS_GUEST_CACHE:-/var/cache/gvswitch-test}}
 kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
@@ -31,11 +34,33 @@ if [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio.gz" ]; then
   exit 0
 fi
 mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio.gz" ]; then
+  echo "$out" # built by another run while this one waited
+  exit 0
+fi
 work=$(mktemp -d "$cache/.build-XXXXXX")
 chmod 755 "$work" # apt-get download runs as _apt
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-apt-get download -q "$kpkg" >&2
+if ! apt-get download -q "$kpkg" >&2; then
+  # Package lists older than the mirror (the .deb is gone): refresh once.
+  # The kernel version may change with them; the image is named after it.
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "build-image: apt-get download $kpkg failed; as root this would refresh the package lists" >&2
+    exit 1
+  fi
+  apt-get update -qq >&2 || true
+  kpkg=$(kernel_pkg)
+  kver=${kpkg#linux-image-}
+  out=$cache/guest-$kver
+  if [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio.gz" ]; then
+    echo "$out"
+    exit 0
+  fi
+  apt-get download -q "$kpkg" >&2
+fi
 dpkg-deb -x ./*.deb root
 bz=root/boot/vmlinuz-$kver
 moddir=root/lib/modules/$kver
