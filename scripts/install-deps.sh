@@ -8,6 +8,7 @@ pkgs=(
   openvswitch-common openvswitch-switch   # real ovs-vsctl/ovs-appctl/ovsdb-server, OVS as LACP partner
   iproute2 iputils-ping ethtool tcpdump iperf3
   qemu-system-x86 busybox-static xz-utils cpio  # vhost-user guests
+  kmod                                     # modinfo: test/guest/build-image.sh orders the guest's modules
   dpdk                                     # dpdk-testpmd as vhost-user front-end
   dpdk-dev librte-net-virtio23 librte-mempool-ring23  # dpdk-testpmd itself and its virtio-user PMD (the dpdk package has only scripts)
   librte-net-vhost23                       # DPDK's vhost PMD (net_vhost): gvs-pktgen's back-end in tests and benchmarks
