@@ -2,38 +2,13 @@ package bond
 
 import (
 	"encoding/binary"
-	"math/bits"
+
+	"gvswitch/internal/ovshash"
 )
 
-// The hash functions reproduce Open vSwitch's portable (non-SSE4.2) hash
-// (lib/hash.h: a Murmur3-style add/finish), so that `bond/hash` prints the
-// same bucket as ovs-vswitchd on Debian's build for the same MAC, VLAN and
-// basis.
-
-func mhashAdd(h, data uint32) uint32 {
-	if data != 0 {
-		data *= 0xcc9e2d51
-		data = bits.RotateLeft32(data, 15)
-		data *= 0x1b873593
-		h ^= data
-	}
-	h = bits.RotateLeft32(h, 13)
-	return h*5 + 0xe6546b64
-}
-
-func mhashAdd64(h uint32, data uint64) uint32 {
-	return mhashAdd(mhashAdd(h, uint32(data)), uint32(data>>32))
-}
-
-func mhashFinish(h, final uint32) uint32 {
-	h ^= final
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
-	return h
-}
+// The hashes are built with Open vSwitch's portable hash (internal/ovshash),
+// so that `bond/hash` prints the same bucket as ovs-vswitchd on Debian's
+// build for the same MAC, VLAN and basis.
 
 // HashSLB is the balance-slb hash of a source MAC and the logical VLAN the
 // frame belongs to (VID only, 0 for none), as OVS's hash_mac(): the 64-bit
@@ -42,7 +17,7 @@ func mhashFinish(h, final uint32) uint32 {
 func HashSLB(mac [6]byte, vlan uint16, basis uint32) uint32 {
 	x := uint64(vlan)<<48 | uint64(mac[0])<<40 | uint64(mac[1])<<32 |
 		uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
-	return mhashFinish(mhashAdd64(basis, x), 8)
+	return ovshash.Finish(ovshash.Add64(basis, x), 8)
 }
 
 // EtherTypes and IP protocols HashL4 understands.
@@ -70,13 +45,13 @@ const (
 func HashL4(frame []byte, basis uint32) uint32 {
 	h := basis
 	if len(frame) < 14 {
-		return mhashFinish(h, 42)
+		return ovshash.Finish(h, 42)
 	}
 	et := binary.BigEndian.Uint16(frame[12:])
 	off := 14
 	for i := 0; i < 2 && (et == etherVLAN || et == etherQinQ); i++ {
 		if len(frame) < off+4 {
-			return mhashFinish(h, 42)
+			return ovshash.Finish(h, 42)
 		}
 		et = binary.BigEndian.Uint16(frame[off+2:])
 		off += 4
@@ -87,10 +62,10 @@ func HashL4(frame []byte, basis uint32) uint32 {
 	switch et {
 	case etherIPv4:
 		if len(l3) < 20 {
-			return mhashFinish(h, 42)
+			return ovshash.Finish(h, 42)
 		}
-		h = mhashAdd(h, binary.LittleEndian.Uint32(l3[12:]))
-		h = mhashAdd(h, binary.LittleEndian.Uint32(l3[16:]))
+		h = ovshash.Add(h, binary.LittleEndian.Uint32(l3[12:]))
+		h = ovshash.Add(h, binary.LittleEndian.Uint32(l3[16:]))
 		proto = l3[9]
 		ihl := int(l3[0]&0x0f) * 4
 		// A later fragment (offset != 0) carries no L4 header.
@@ -99,25 +74,25 @@ func HashL4(frame []byte, basis uint32) uint32 {
 		}
 	case etherARP:
 		if len(l3) < 28 {
-			return mhashFinish(h, 42)
+			return ovshash.Finish(h, 42)
 		}
-		h = mhashAdd(h, binary.LittleEndian.Uint32(l3[14:])) // sender protocol address
-		h = mhashAdd(h, binary.LittleEndian.Uint32(l3[24:])) // target protocol address
+		h = ovshash.Add(h, binary.LittleEndian.Uint32(l3[14:])) // sender protocol address
+		h = ovshash.Add(h, binary.LittleEndian.Uint32(l3[24:])) // target protocol address
 		if op := binary.BigEndian.Uint16(l3[6:]); op <= 0xff {
 			proto = uint8(op)
 		}
 	case etherIPv6:
 		if len(l3) < 40 {
-			return mhashFinish(h, 42)
+			return ovshash.Finish(h, 42)
 		}
 		for i := 8; i < 40; i += 8 {
-			h = mhashAdd64(h, binary.LittleEndian.Uint64(l3[i:]))
+			h = ovshash.Add64(h, binary.LittleEndian.Uint64(l3[i:]))
 		}
 		proto, l4 = ipv6Upper(l3)
 	default:
-		return mhashFinish(h, 42)
+		return ovshash.Finish(h, 42)
 	}
-	h = mhashAdd(h, uint32(proto))
+	h = ovshash.Add(h, uint32(proto))
 	var ports uint32
 	switch proto {
 	case protoTCP, protoUDP, protoSCTP:
@@ -130,10 +105,10 @@ func HashL4(frame []byte, basis uint32) uint32 {
 			ports = uint32(l3[l4])<<8 | uint32(l3[l4+1])<<24
 		}
 	default:
-		return mhashFinish(h, 42)
+		return ovshash.Finish(h, 42)
 	}
-	h = mhashAdd(h, ports)
-	return mhashFinish(h, 42)
+	h = ovshash.Add(h, ports)
+	return ovshash.Finish(h, 42)
 }
 
 // ipv6Upper walks IPv6 extension headers (RFC 8200 4.1) and returns the

@@ -2,10 +2,10 @@ package vsctl
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"math/bits"
 	"strconv"
+
+	"gvswitch/internal/ovshash"
 )
 
 // rowOrder reproduces the order in which the Open vSwitch IDL iterates a
@@ -101,43 +101,6 @@ func uuidHash(uuid string) uint32 {
 	return uint32(v)
 }
 
-// hashBytes is lib/hash.c's hash_bytes (the portable murmur-based
-// variant), used by shash for member names.
-func hashBytes(p []byte, basis uint32) uint32 {
-	h := basis
-	n := len(p)
-	for len(p) >= 4 {
-		h = mhashAdd(h, binary.LittleEndian.Uint32(p))
-		p = p[4:]
-	}
-	if len(p) > 0 {
-		var tmp [4]byte
-		copy(tmp[:], p)
-		h = mhashAdd(h, binary.LittleEndian.Uint32(tmp[:]))
-	}
-	return mhashFinish(h ^ uint32(n))
-}
-
-func mhashAdd(h, data uint32) uint32 {
-	if data != 0 {
-		data *= 0xcc9e2d51
-		data = bits.RotateLeft32(data, 15)
-		data *= 0x1b873593
-		h ^= data
-	}
-	h = bits.RotateLeft32(h, 13)
-	return h*5 + 0xe6546b64
-}
-
-func mhashFinish(h uint32) uint32 {
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
-	return h
-}
-
 // objectOrder returns the member names of the JSON object in raw in the
 // order the Open vSwitch JSON library iterates them.
 func objectOrder(raw json.RawMessage) []string {
@@ -156,7 +119,7 @@ func objectOrder(raw json.RawMessage) []string {
 		if err := dec.Decode(&skip); err != nil {
 			return nil
 		}
-		sh.insert(name, hashBytes([]byte(name), 0))
+		sh.insert(name, ovshash.Bytes([]byte(name), 0))
 	}
 	return sh.keys()
 }
