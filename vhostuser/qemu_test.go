@@ -98,10 +98,18 @@ func TestQEMUGuestsPing(t *testing.T) {
 		if _, _, err := vms[0].Run("iperf3 -s -D -1", 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond)
-		out, rc, err := vms[1].Run("iperf3 -c 10.99.0.1 -t 3", 60*time.Second)
-		if err != nil || rc != 0 {
-			t.Fatalf("iperf3: rc %d %v: %s", rc, err, out)
+		// -D returns before the server listens: retry while it refuses.
+		var out string
+		for i := 0; ; i++ {
+			o, rc, err := vms[1].Run("iperf3 -c 10.99.0.1 -t 3", 60*time.Second)
+			if err == nil && rc == 0 {
+				out = o
+				break
+			}
+			if err != nil || !strings.Contains(o, "unable to connect") || i == 50 {
+				t.Fatalf("iperf3: rc %d %v: %s", rc, err, o)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		t.Logf("iperf3: %s", lastLines(out, 4))
 	}

@@ -274,11 +274,19 @@ func (l *bondLab) iperf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	time.Sleep(300 * time.Millisecond)
-	b0, b1 := txBytes(t, l.sw, "s0"), txBytes(t, l.sw, "s1")
-	r := Run(t, nil, "ip", "netns", "exec", l.h1, "iperf3", "-c", "10.30.0.2", "-P", "16", "-t", "4")
-	if r.Code != 0 {
-		t.Fatalf("iperf3 -P 16: %v\n%s", r, l.dump(t))
+	var b0, b1 uint64
+	var r Result
+	for i := 0; ; i++ {
+		b0, b1 = txBytes(t, l.sw, "s0"), txBytes(t, l.sw, "s1")
+		r = Run(t, nil, "ip", "netns", "exec", l.h1, "iperf3", "-c", "10.30.0.2", "-P", "16", "-t", "4")
+		if r.Code == 0 {
+			break
+		}
+		// The server may not listen yet: retry while it refuses.
+		if !strings.Contains(r.Stdout+r.Stderr, "unable to connect") || i == 50 {
+			t.Fatalf("iperf3 -P 16: %v\n%s", r, l.dump(t))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	d0, d1 := txBytes(t, l.sw, "s0")-b0, txBytes(t, l.sw, "s1")-b1
 	total := d0 + d1

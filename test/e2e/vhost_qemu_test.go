@@ -114,10 +114,16 @@ func testVhostGuests(t *testing.T, typ string) {
 	if err != nil || rc != 0 {
 		t.Fatalf("iperf3 -s: %d %v %s", rc, err, out)
 	}
-	time.Sleep(500 * time.Millisecond)
-	out, rc, err = vms[1].Run("iperf3 -c 10.30.0.1 -t 3", 60*time.Second)
-	if err != nil || rc != 0 || !strings.Contains(out, "receiver") {
-		t.Fatalf("iperf3: rc %d %v: %s", rc, err, out)
+	// -D returns before the server listens: retry while it refuses.
+	for i := 0; ; i++ {
+		out, rc, err = vms[1].Run("iperf3 -c 10.30.0.1 -t 3", 60*time.Second)
+		if err == nil && rc == 0 && strings.Contains(out, "receiver") {
+			break
+		}
+		if err != nil || !strings.Contains(out, "unable to connect") || i == 50 {
+			t.Fatalf("iperf3: rc %d %v: %s", rc, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("iperf3 guest to guest: %s", receiverLine(out))
 
