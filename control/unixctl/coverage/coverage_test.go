@@ -6,7 +6,17 @@ import (
 	"testing"
 )
 
+// reset empties the process-wide registry, so that a test sees only its
+// own counters and samples however often it runs (go test -count=N).
+func reset() {
+	mu.Lock()
+	defer mu.Unlock()
+	counters, byName = nil, map[string]*Counter{}
+	ring, head, samples = nil, -1, 0
+}
+
 func TestShow(t *testing.T) {
+	reset()
 	a := New("covtest_hit")
 	New("covtest_never")
 	if New("covtest_hit") != a {
