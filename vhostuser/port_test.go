@@ -295,10 +295,9 @@ func TestClientWaitsAndReconnects(t *testing.T) {
 	}
 	defer pp.Close()
 	peer.setup(t, 1)
-	time.Sleep(300 * time.Millisecond)
-	if !strings.Contains(logs.String(), "failed to connect: No such file or directory") {
-		t.Errorf("no connect failure logged: %s", logs.String())
-	}
+	waitFor(t, "the failed connection attempt logged", 5*time.Second, func() bool {
+		return strings.Contains(logs.String(), "failed to connect: No such file or directory")
+	})
 	stop := forward(p, pp)
 	defer stop()
 	for round := 0; round < 3; round++ {
