@@ -20,9 +20,7 @@ const (
 // no system call; a GSO frame yields several packets and may continue in
 // the next call.
 func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
-	if p.offl.Load() != p.curOffl {
-		p.adoptOffloads()
-	}
+	p.offl.Adopt()
 	n := 0
 	var bytes, drops, errs uint64
 	for n < len(pkts) {
@@ -65,7 +63,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		meta.partial = vh.Flags&offload.FlagNeedsCsum != 0
 		if vh.GSOType&^offload.GSOECN != offload.GSONone && vh.GSOSize > 0 {
 			gt := vh.GSOType &^ offload.GSOECN
-			if (gt == offload.GSOTCPv4 || gt == offload.GSOTCPv6) && p.gsoCache != nil {
+			if (gt == offload.GSOTCPv4 || gt == offload.GSOTCPv6) && p.offl.GSO != nil {
 				if pk := p.rxGSO(frame, meta, vh); pk != nil {
 					bytes += uint64(pk.Len())
 					pkts[n] = pk
@@ -97,7 +95,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 			continue
 		}
 		pk.SetLen(len(frame) + extra)
-		if meta.partial && !p.keep {
+		if meta.partial && !p.offl.Keep {
 			// virtio 1.1 5.1.6.2: complete what the sender left
 			// partial, so that any egress port can forward it.
 			if offload.CompletePartial(pk.Data(), int(vh.CsumStart)+extra, int(vh.CsumOffset)) != nil {
@@ -135,14 +133,14 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 // rxGSO copies a whole GSO frame into a GSO pool buffer; nil when none is
 // free (the frame is then segmented into ordinary buffers).
 func (p *Port) rxGSO(frame []byte, meta segMeta, vh offload.VnetHdr) *dataplane.Packet {
-	pk := p.gsoCache.Get()
+	pk := p.offl.GSO.Get()
 	if pk == nil {
 		return nil
 	}
 	room := pk.Room()
 	extra := copyFrame(room, frame, meta)
 	if extra < 0 {
-		p.gsoCache.Put(pk)
+		p.offl.GSO.Put(pk)
 		return nil
 	}
 	pk.SetLen(len(frame) + extra)
@@ -212,7 +210,7 @@ func (p *Port) emitSegments(pkts []*dataplane.Packet, bytes, drops *uint64) int 
 			binary.BigEndian.PutUint16(room[14:], p.segMeta.tci)
 		}
 		pk.SetLen(l + extra)
-		if p.keep {
+		if p.offl.Keep {
 			pk.Offload = dataplane.OffloadCsumPartial
 			pk.CsumStart = uint16(p.seg.L4Offset() + extra)
 			pk.CsumOffset = 16

@@ -2,7 +2,6 @@ package afpacket
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -13,12 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvswitch/dataplane"
+	"gvswitch/dataplane/internal/kport"
 	"gvswitch/internal/offload"
 )
 
 // ErrNoDevice is wrapped by Open when the kernel has no interface of that
 // name (in the caller's network namespace).
-var ErrNoDevice = errors.New("no such network device")
+var ErrNoDevice = kport.ErrNoDevice
 
 // Options configure Open.
 type Options struct {
@@ -87,12 +87,9 @@ type Port struct {
 
 	// Receive side, owned by the polling goroutine.
 	rxCache   *dataplane.PoolCache
-	gsoCache  *dataplane.PoolCache // the rx side's, adopted from offl
-	rxOff     []int                // offset of each rx slot in mem
+	rxOff     []int // offset of each rx slot in mem
 	rxHead    int
-	keep      bool // the rx side's copy of offl.keep
-	offl      atomic.Pointer[offloadCfg]
-	curOffl   *offloadCfg
+	offl      kport.Offloads
 	seg       offload.Segmenter
 	segActive bool
 	segMeta   segMeta
@@ -130,17 +127,8 @@ func Open(name string, opt Options) (*Port, error) {
 	if opt.Pool == nil {
 		return nil, fmt.Errorf("afpacket %s: no packet pool", name)
 	}
-	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	nl, link, err := kport.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("afpacket %s: netlink: %w", name, err)
-	}
-	link, err := nl.LinkByName(name)
-	if err != nil {
-		nl.Close()
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("afpacket %s: %w", name, ErrNoDevice)
-		}
 		return nil, fmt.Errorf("afpacket %s: %w", name, err)
 	}
 	p := &Port{name: name, ifindex: link.Attrs().Index, nl: nl, fd: -1, bigFd: -1, dataRoom: opt.Pool.DataRoom()}
@@ -164,15 +152,8 @@ func Open(name string, opt Options) (*Port, error) {
 		p.Close()
 		return nil, err
 	}
-	p.adoptOffloads()
+	p.offl.Adopt()
 	return p, nil
-}
-
-// offloadCfg is what SetOffloads asked for; the receiving goroutine adopts
-// it at the start of a burst.
-type offloadCfg struct {
-	keep bool
-	gso  *dataplane.PoolCache
 }
 
 // SetOffloads changes KeepOffloads and GSOPool (see Options) while the
@@ -181,28 +162,12 @@ type offloadCfg struct {
 // carry the metadata need no change: the bridge completes and segments for
 // them.
 func (p *Port) SetOffloads(keep bool, gsoPool *dataplane.Pool) error {
-	c := &offloadCfg{keep: keep}
-	if gsoPool != nil {
-		if gsoPool.DataRoom() < MaxGSOFrame {
-			return fmt.Errorf("afpacket %s: GSO pool buffers hold %d bytes, need %d", p.name, gsoPool.DataRoom(), MaxGSOFrame)
-		}
-		c.gso = gsoPool.NewCache(32)
+	gso, err := kport.NewGSOCache(gsoPool, MaxGSOFrame)
+	if err != nil {
+		return fmt.Errorf("afpacket %s: %w", p.name, err)
 	}
-	p.offl.Store(c)
+	p.offl.Set(keep, gso)
 	return nil
-}
-
-// adoptOffloads takes a new offload configuration on the receive side,
-// giving the old GSO cache's buffers back to their pool.
-func (p *Port) adoptOffloads() {
-	c := p.offl.Load()
-	if c == p.curOffl {
-		return
-	}
-	if p.gsoCache != nil {
-		p.gsoCache.Flush()
-	}
-	p.curOffl, p.keep, p.gsoCache = c, c.keep, c.gso
 }
 
 func linkUp(l netlink.Link) bool {
@@ -408,12 +373,7 @@ func (p *Port) Close() error {
 			p.rxCache.Flush()
 			p.txCache.Flush()
 		}
-		if p.gsoCache != nil {
-			p.gsoCache.Flush()
-		}
-		if c := p.offl.Load(); c != nil && c.gso != nil && c.gso != p.gsoCache {
-			c.gso.Flush()
-		}
+		p.offl.Close()
 		if p.mem != nil {
 			if err := unix.Munmap(p.mem); err != nil {
 				p.closeErr = err

@@ -14,13 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvswitch/dataplane"
+	"gvswitch/dataplane/internal/kport"
 )
 
 // Sentinel errors Open wraps.
 var (
 	// ErrNoDevice: the kernel has no interface of that name (in the
 	// caller's network namespace).
-	ErrNoDevice = errors.New("no such network device")
+	ErrNoDevice = kport.ErrNoDevice
 	// ErrUnsupported: the interface (or the kernel) cannot do AF_XDP in
 	// the requested mode, or in any mode for best-effort.
 	ErrUnsupported = errors.New("AF_XDP not supported")
@@ -178,17 +179,8 @@ func Open(name string, opt Options) (*Port, error) {
 		return nil, fmt.Errorf("afxdp %s: %w: ring size %d, %d frames (want a power of two >= 64, frames >= 2 rings)",
 			name, ErrBadOption, opt.RingSize, opt.Frames)
 	}
-	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	nl, l, err := kport.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("afxdp %s: netlink: %w", name, err)
-	}
-	l, err := nl.LinkByName(name)
-	if err != nil {
-		nl.Close()
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("afxdp %s: %w", name, ErrNoDevice)
-		}
 		return nil, fmt.Errorf("afxdp %s: %w", name, err)
 	}
 	if nrx := rxQueuesInUse(name); nrx > 0 && opt.Queues > nrx {

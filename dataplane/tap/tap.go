@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvswitch/dataplane"
+	"gvswitch/dataplane/internal/kport"
 	"gvswitch/internal/offload"
 )
 
@@ -67,16 +68,13 @@ type Port struct {
 	rxCache *dataplane.PoolCache
 	txCache *dataplane.PoolCache
 
-	// Receive side, owned by the polling goroutine: offload settings
-	// adopted from offl, and where a frame larger than a pool buffer
-	// spills (readv's second iovec).
-	offl     atomic.Pointer[offloadCfg]
-	curOffl  *offloadCfg
-	keep     bool
-	gsoCache *dataplane.PoolCache
-	spill    []byte
-	iov      [2]unix.Iovec
-	gsoRx    atomic.Uint64
+	// Receive side, owned by the polling goroutine: offload settings,
+	// and where a frame larger than a pool buffer spills (readv's second
+	// iovec).
+	offl  kport.Offloads
+	spill []byte
+	iov   [2]unix.Iovec
+	gsoRx atomic.Uint64
 
 	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
 	txPackets, txBytes, txDropped, txErrors atomic.Uint64
@@ -130,7 +128,7 @@ func Open(name string, opt Options) (*Port, error) {
 	if err := p.SetOffloads(opt.KeepOffloads, opt.GSOPool); err != nil {
 		return fail(err)
 	}
-	p.adoptOffloads()
+	p.offl.Adopt()
 	if p.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return fail(fmt.Errorf("netlink: %w", err))
 	}
@@ -162,49 +160,28 @@ func Open(name string, opt Options) (*Port, error) {
 	return p, nil
 }
 
-// offloadCfg is what SetOffloads asked for; the receiving goroutine adopts
-// it at the start of a burst.
-type offloadCfg struct {
-	keep bool
-	gso  *dataplane.PoolCache
-}
-
 // SetOffloads changes Options.KeepOffloads and Options.GSOPool while the
 // port runs (TUNSETOFFLOAD; the receive side switches at its next burst).
 // Frames already queued in the tap keep their form: a GSO frame that
 // arrives when GSO is off is dropped and counted as an rx error.
 func (p *Port) SetOffloads(keep bool, gsoPool *dataplane.Pool) error {
-	c := &offloadCfg{keep: keep}
+	gso, err := kport.NewGSOCache(gsoPool, MaxGSOFrame)
+	if err != nil {
+		return fmt.Errorf("tap %s: %w", p.name, err)
+	}
 	flags := 0
 	if keep {
 		flags = tunFCsum
 	}
-	if gsoPool != nil {
-		if gsoPool.DataRoom() < MaxGSOFrame {
-			return fmt.Errorf("tap %s: GSO pool buffers hold %d bytes, need %d", p.name, gsoPool.DataRoom(), MaxGSOFrame)
-		}
+	if gso != nil {
 		// TSO needs checksum offload (tun_set_offload).
 		flags = tunFCsum | tunFTSO4 | tunFTSO6 | tunFTSOECN
-		c.gso = gsoPool.NewCache(32)
 	}
 	if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, flags); err != nil {
 		return fmt.Errorf("tap %s: TUNSETOFFLOAD %#x: %w", p.name, flags, err)
 	}
-	p.offl.Store(c)
+	p.offl.Set(keep, gso)
 	return nil
-}
-
-// adoptOffloads takes a new offload configuration on the receive side,
-// giving the old GSO cache's buffers back to their pool.
-func (p *Port) adoptOffloads() {
-	c := p.offl.Load()
-	if c == p.curOffl {
-		return
-	}
-	if p.gsoCache != nil {
-		p.gsoCache.Flush()
-	}
-	p.curOffl, p.keep, p.gsoCache = c, c.keep, c.gso
 }
 
 // Name is the tap's name.
@@ -265,9 +242,7 @@ func (p *Port) Status() map[string]string {
 // RxBurst reads up to len(pkts) frames, one readv(2) each, until the tap
 // has no more.
 func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
-	if p.offl.Load() != p.curOffl {
-		p.adoptOffloads()
-	}
+	p.offl.Adopt()
 	n := 0
 	var bytes, drops, errs uint64
 	for n < len(pkts) {
@@ -307,7 +282,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 			pk.GSOSize = vh.GSOSize
 		}
 		if vh.Flags&offload.FlagNeedsCsum != 0 {
-			if p.keep || pk.GSOSize > 0 {
+			if p.offl.Keep || pk.GSOSize > 0 {
 				pk.Offload = dataplane.OffloadCsumPartial
 				pk.CsumStart, pk.CsumOffset = vh.CsumStart, vh.CsumOffset
 			} else if offload.CompletePartial(pk.Data(), int(vh.CsumStart), int(vh.CsumOffset)) != nil {
@@ -340,17 +315,17 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 // rxGSO copies a frame of r bytes (virtio-net header included) that
 // spilled from buf into p.spill into a GSO buffer; nil without one.
 func (p *Port) rxGSO(buf []byte, r int) *dataplane.Packet {
-	if p.gsoCache == nil || r > len(buf)+len(p.spill) {
+	if p.offl.GSO == nil || r > len(buf)+len(p.spill) {
 		return nil
 	}
-	g := p.gsoCache.Get()
+	g := p.offl.GSO.Get()
 	if g == nil {
 		return nil
 	}
 	room := g.Room()
 	flen := r - offload.VnetHdrLen
 	if flen > len(room) {
-		p.gsoCache.Put(g)
+		p.offl.GSO.Put(g)
 		return nil
 	}
 	k := copy(room, buf[offload.VnetHdrLen:])
@@ -460,12 +435,7 @@ func (p *Port) Close() error {
 			p.rxCache.Flush()
 			p.txCache.Flush()
 		}
-		if p.gsoCache != nil {
-			p.gsoCache.Flush()
-		}
-		if c := p.offl.Load(); c != nil && c.gso != nil && c.gso != p.gsoCache {
-			c.gso.Flush()
-		}
+		p.offl.Close()
 		if p.fd >= 0 {
 			// Closing the only fd of a non-persistent tap unregisters it.
 			p.closeErr = unix.Close(p.fd)
