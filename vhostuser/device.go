@@ -175,6 +175,20 @@ func expectsReply(r proto.Request) bool {
 	return false
 }
 
+// acceptFeatures decodes the feature bits of a SET_FEATURES or
+// SET_PROTOCOL_FEATURES payload; the front-end may only take bits that
+// were offered (vhost-user.rst: "Feature negotiation").
+func acceptFeatures(r proto.Request, p []byte, offered uint64, what string) (uint64, error) {
+	v, err := proto.DecodeU64(r, p)
+	if err != nil {
+		return 0, err
+	}
+	if extra := v &^ offered; extra != 0 {
+		return 0, fmt.Errorf("%w: %v: %s %#x were not offered", proto.ErrBadPayload, r, what, extra)
+	}
+	return v, nil
+}
+
 // takeFd removes the i-th fd from m so that dispatch does not close it.
 func takeFd(m *proto.Message) int {
 	if len(m.Fds) == 0 {
@@ -194,18 +208,25 @@ func (d *device) vring(r proto.Request, idx uint32) (*vringConfig, int, error) {
 	return v, int(idx), nil
 }
 
+// vringState decodes a vring state payload and finds the vring it names.
+func (d *device) vringState(r proto.Request, p []byte) (proto.VringState, *vringConfig, int, error) {
+	s, err := proto.DecodeVringState(r, p)
+	if err != nil {
+		return s, nil, 0, err
+	}
+	v, i, err := d.vring(r, s.Index)
+	return s, v, i, err
+}
+
 func (d *device) handle(m *proto.Message) ([]byte, error) {
 	r, p := m.Request, m.Payload
 	switch r {
 	case proto.GetFeatures:
 		return proto.EncodeU64(offeredFeatures(d.p.opts.IOMMU)), nil
 	case proto.SetFeatures:
-		v, err := proto.DecodeU64(r, p)
+		v, err := acceptFeatures(r, p, offeredFeatures(d.p.opts.IOMMU), "features")
 		if err != nil {
 			return nil, err
-		}
-		if extra := v &^ offeredFeatures(d.p.opts.IOMMU); extra != 0 {
-			return nil, fmt.Errorf("%w: %v: features %#x were not offered", proto.ErrBadPayload, r, extra)
 		}
 		d.features = v
 		d.logf("negotiated Virtio features: %#x", v)
@@ -214,12 +235,9 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 	case proto.GetProtocolFeatures:
 		return proto.EncodeU64(offeredProtocolFeatures(d.p.opts.IOMMU)), nil
 	case proto.SetProtocolFeatures:
-		v, err := proto.DecodeU64(r, p)
+		v, err := acceptFeatures(r, p, offeredProtocolFeatures(d.p.opts.IOMMU), "protocol features")
 		if err != nil {
 			return nil, err
-		}
-		if extra := v &^ offeredProtocolFeatures(d.p.opts.IOMMU); extra != 0 {
-			return nil, fmt.Errorf("%w: %v: protocol features %#x were not offered", proto.ErrBadPayload, r, extra)
 		}
 		d.protoFeatures = v
 		d.logf("negotiated Vhost-user protocol features: %#x", v)
@@ -277,11 +295,7 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		d.replaceMem(t)
 		return nil, nil
 	case proto.SetVringNum:
-		s, err := proto.DecodeVringState(r, p)
-		if err != nil {
-			return nil, err
-		}
-		v, i, err := d.vring(r, s.Index)
+		s, v, i, err := d.vringState(r, p)
 		if err != nil {
 			return nil, err
 		}
@@ -304,11 +318,7 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		d.restart(i)
 		return nil, nil
 	case proto.SetVringBase:
-		s, err := proto.DecodeVringState(r, p)
-		if err != nil {
-			return nil, err
-		}
-		v, i, err := d.vring(r, s.Index)
+		s, v, i, err := d.vringState(r, p)
 		if err != nil {
 			return nil, err
 		}
@@ -320,19 +330,13 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		d.startVring(i)
 		return nil, nil
 	case proto.GetVringBase:
-		s, err := proto.DecodeVringState(r, p)
-		if err != nil {
-			return nil, err
-		}
-		v, i, err := d.vring(r, s.Index)
+		s, v, i, err := d.vringState(r, p)
 		if err != nil {
 			return nil, err
 		}
 		// vhost-user.rst GET_VRING_BASE: stop the ring and report where
 		// it stopped.
-		if q := d.p.stopVring(i); q != nil {
-			v.base = q.LastAvail()
-		}
+		d.stop(i)
 		v.started = false
 		closeFd(&v.kick)
 		d.updateLink()
@@ -354,10 +358,7 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		case proto.SetVringKick:
 			// The ring starts with its kick fd (or the no-fd bit:
 			// polling, which is all we do anyway).
-			old := d.p.stopVring(i)
-			if old != nil {
-				v.base = old.LastAvail()
-			}
+			d.stop(i)
 			closeFd(&v.kick)
 			v.kick, v.started = fd, true
 			if !d.has(FeatureProtocolFeatures) {
@@ -365,10 +366,7 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 			}
 			d.startVring(i)
 		case proto.SetVringCall:
-			old := d.p.stopVring(i)
-			if old != nil {
-				v.base = old.LastAvail()
-			}
+			d.stop(i)
 			closeFd(&v.call)
 			v.call = fd
 			d.startVring(i)
@@ -379,11 +377,7 @@ func (d *device) handle(m *proto.Message) ([]byte, error) {
 		d.updateLink()
 		return nil, nil
 	case proto.SetVringEnable:
-		s, err := proto.DecodeVringState(r, p)
-		if err != nil {
-			return nil, err
-		}
-		v, i, err := d.vring(r, s.Index)
+		s, v, i, err := d.vringState(r, p)
 		if err != nil {
 			return nil, err
 		}
@@ -494,9 +488,7 @@ func closeFd(fd *int) {
 // over the new table and restarted, and only then is the old one unmapped.
 func (d *device) replaceMem(t *guestmem.Table) {
 	for i := range d.vr {
-		if q := d.p.stopVring(i); q != nil {
-			d.vr[i].base = q.LastAvail()
-		}
+		d.stop(i)
 	}
 	old := d.mem
 	d.mem = t
@@ -507,11 +499,17 @@ func (d *device) replaceMem(t *guestmem.Table) {
 	d.updateLink()
 }
 
-// restart rebuilds vring i after its configuration changed.
-func (d *device) restart(i int) {
+// stop stops vring i, if it runs, keeping where it stopped as the base it
+// restarts from.
+func (d *device) stop(i int) {
 	if q := d.p.stopVring(i); q != nil {
 		d.vr[i].base = q.LastAvail()
 	}
+}
+
+// restart rebuilds vring i after its configuration changed.
+func (d *device) restart(i int) {
+	d.stop(i)
 	d.startVring(i)
 }
 
