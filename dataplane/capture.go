@@ -159,6 +159,7 @@ func (c *Capture) WritePcap(ctx context.Context, w io.Writer, count int, poll ti
 	var werr error
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	stopping := false
 	for {
 		c.Drain(func(f CapturedFrame) {
 			if werr != nil || (count > 0 && written >= count) {
@@ -175,9 +176,15 @@ func (c *Capture) WritePcap(ctx context.Context, w io.Writer, count int, poll ti
 		if count > 0 && written >= count {
 			return written, nil
 		}
+		if stopping {
+			return written, fmt.Errorf("%w after %d frames: %w", ErrCaptureDone, written, ctx.Err())
+		}
 		select {
 		case <-ctx.Done():
-			return written, fmt.Errorf("%w after %d frames: %w", ErrCaptureDone, written, ctx.Err())
+			// One last drain: frames recorded before the cancel (a
+			// capture/stop, Ctrl-C of gvswitchctl capture) belong in
+			// the file, however late this goroutine got to run.
+			stopping = true
 		case <-t.C:
 		}
 	}
