@@ -180,10 +180,12 @@ func capture(args []string, stdout, stderr io.Writer) int {
 		// A write error (reader of our output gone) or a broken stream:
 		// make sure the daemon does not keep capturing.
 		stop()
-		fmt.Fprintf(stderr, "gvswitchctl: capture: %v\n", res.err)
 		if errors.Is(res.err, syscall.EPIPE) {
+			// The reader of a pipeline went away (| head): a normal
+			// end, silent as for a program killed by SIGPIPE.
 			return 0
 		}
+		fmt.Fprintf(stderr, "gvswitchctl: capture: %v\n", res.err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "%d packets captured\n", res.n)
@@ -225,12 +227,14 @@ func copyPcap(w io.Writer, r io.Reader) (int, error) {
 		}
 		return 0, fmt.Errorf("reading the daemon's pcap stream: %w", err)
 	}
-	pw := pcapgo.NewWriter(w)
+	// pcapgo's errors do not wrap the writer's: keep it to tell EPIPE.
+	ew := &errWriter{w: w}
+	pw := pcapgo.NewWriter(ew)
 	if pr.Resolution().Exponent == -9 {
-		pw = pcapgo.NewWriterNanos(w)
+		pw = pcapgo.NewWriterNanos(ew)
 	}
 	if err := pw.WriteFileHeader(pr.Snaplen(), pr.LinkType()); err != nil {
-		return 0, fmt.Errorf("%w: %w", errPcapWrite, err)
+		return 0, ew.wrap(err)
 	}
 	n := 0
 	for {
@@ -242,8 +246,31 @@ func copyPcap(w io.Writer, r io.Reader) (int, error) {
 			return n, fmt.Errorf("reading the daemon's pcap stream after %d packets: %w", n, err)
 		}
 		if err := pw.WritePacket(ci, data); err != nil {
-			return n, fmt.Errorf("%w: %w", errPcapWrite, err)
+			return n, ew.wrap(err)
 		}
 		n++
 	}
+}
+
+// errWriter remembers the first error of the writer it wraps.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	n, err := e.w.Write(b)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// wrap returns err of a pcap write as an errPcapWrite that also wraps
+// the underlying writer's error.
+func (e *errWriter) wrap(err error) error {
+	if e.err != nil {
+		return fmt.Errorf("%w: %w", errPcapWrite, e.err)
+	}
+	return fmt.Errorf("%w: %w", errPcapWrite, err)
 }
