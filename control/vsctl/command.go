@@ -290,55 +290,59 @@ func scoreMatch(name, s string) int {
 
 // getTable finds a table by possibly abbreviated, case-insensitive name.
 func getTable(s *Schema, name string) (*Table, error) {
-	var best []*Table
-	bestScore := 0
-	for _, tn := range s.TableNames() {
-		t := s.Table(tn)
-		sc := scoreMatch(t.Name, name)
-		if sc > 0 && sc >= bestScore {
-			if sc > bestScore {
-				best = best[:0]
-			}
-			best = append(best, t)
-			bestScore = sc
-		}
+	tns := s.TableNames()
+	tables := make([]*Table, len(tns))
+	for i, tn := range tns {
+		tables[i] = s.Table(tn)
 	}
+	best := bestMatches(tables, tableName, name)
 	switch len(best) {
 	case 0:
 		return nil, fatalf("unknown table \"%s\"", name)
 	case 1:
 		return best[0], nil
 	}
-	names := make([]string, len(best))
-	for i, t := range best {
-		names[i] = t.Name
-	}
-	return nil, fatalf("\"%s\" matches multiple table names: %s", name, strings.Join(names, ", "))
+	return nil, fatalf("\"%s\" matches multiple table names: %s", name, joinNames(best, tableName))
 }
 
 // getColumn finds a column by possibly abbreviated name.
 func getColumn(t *Table, name string) (*Column, error) {
-	var best []*Column
-	bestScore := 0
-	for _, c := range t.Columns {
-		sc := scoreMatch(c.Name, name)
-		if sc > 0 && sc >= bestScore {
-			if sc > bestScore {
-				best = best[:0]
-			}
-			best = append(best, c)
-			bestScore = sc
-		}
-	}
+	best := bestMatches(t.Columns, columnName, name)
 	switch len(best) {
 	case 0:
 		return nil, fatalf("%s does not contain a column whose name matches \"%s\"", t.Name, name)
 	case 1:
 		return best[0], nil
 	}
-	names := make([]string, len(best))
-	for i, c := range best {
-		names[i] = c.Name
+	return nil, fatalf("%s contains more than one column whose name matches \"%s\": %s", t.Name, name, joinNames(best, columnName))
+}
+
+func tableName(t *Table) string   { return t.Name }
+func columnName(c *Column) string { return c.Name }
+
+// bestMatches returns the items whose names s matches best (scoreMatch),
+// in their order; none if s matches no name.
+func bestMatches[T any](items []T, name func(T) string, s string) []T {
+	var best []T
+	bestScore := 0
+	for _, it := range items {
+		sc := scoreMatch(name(it), s)
+		if sc > 0 && sc >= bestScore {
+			if sc > bestScore {
+				best = best[:0]
+			}
+			best = append(best, it)
+			bestScore = sc
+		}
 	}
-	return nil, fatalf("%s contains more than one column whose name matches \"%s\": %s", t.Name, name, strings.Join(names, ", "))
+	return best
+}
+
+// joinNames lists the items' names, comma-separated.
+func joinNames[T any](items []T, name func(T) string) string {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = name(it)
+	}
+	return strings.Join(names, ", ")
 }

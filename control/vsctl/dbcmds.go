@@ -14,13 +14,13 @@ func init() {
 		&commandSyntax{"get", 2, math.MaxInt, "TABLE RECORD [COLUMN[:KEY]]...", preGet, cmdGet, nil, "--if-exists,--id=", readOnly},
 		&commandSyntax{"list", 1, math.MaxInt, "TABLE [RECORD]...", preList, cmdList, nil, "--if-exists,--columns=", readOnly},
 		&commandSyntax{"find", 1, math.MaxInt, "TABLE [COLUMN[:KEY]=VALUE]...", preFind, cmdFind, nil, "--columns=", readOnly},
-		&commandSyntax{"set", 3, math.MaxInt, "TABLE RECORD COLUMN[:KEY]=VALUE...", preSet, cmdSet, nil, "--if-exists", readWrite},
+		&commandSyntax{"set", 3, math.MaxInt, "TABLE RECORD COLUMN[:KEY]=VALUE...", preColumnValues, cmdSet, nil, "--if-exists", readWrite},
 		&commandSyntax{"add", 4, math.MaxInt, "TABLE RECORD COLUMN [KEY=]VALUE...", preAddRemove, cmdAdd, nil, "--if-exists", readWrite},
 		&commandSyntax{"remove", 4, math.MaxInt, "TABLE RECORD COLUMN KEY|VALUE|KEY=VALUE...", preAddRemove, cmdRemove, nil, "--if-exists", readWrite},
 		&commandSyntax{"clear", 3, math.MaxInt, "TABLE RECORD COLUMN...", preClear, cmdClear, nil, "--if-exists", readWrite},
 		&commandSyntax{"create", 2, math.MaxInt, "TABLE COLUMN[:KEY]=VALUE...", preCreate, cmdCreate, postCreate, "--id=", readWrite},
 		&commandSyntax{"destroy", 1, math.MaxInt, "TABLE [RECORD]...", preDestroy, cmdDestroy, nil, "--if-exists,--all", readWrite},
-		&commandSyntax{"wait-until", 2, math.MaxInt, "TABLE RECORD [COLUMN[:KEY]=VALUE]...", preWaitUntil, cmdWaitUntil, nil, "", readOnly},
+		&commandSyntax{"wait-until", 2, math.MaxInt, "TABLE RECORD [COLUMN[:KEY]=VALUE]...", preColumnValues, cmdWaitUntil, nil, "", readOnly},
 	)
 }
 
@@ -455,7 +455,9 @@ func setColumn(c *context, t *Table, r *dbRow, arg string, partial bool) error {
 	return nil
 }
 
-func preSet(c *context) error {
+// preColumnValues prepares "set" and "wait-until": TABLE RECORD
+// COLUMN[:KEY]=VALUE...
+func preColumnValues(c *context) error {
 	t, err := c.preGetTable(c.argv[1])
 	if err != nil {
 		return err
@@ -716,19 +718,6 @@ func cmdDestroy(c *context) error {
 		}
 	}
 	c.invalidate()
-	return nil
-}
-
-func preWaitUntil(c *context) error {
-	t, err := c.preGetTable(c.argv[1])
-	if err != nil {
-		return err
-	}
-	for _, a := range c.argv[3:] {
-		if err := c.preParseColumnKeyValue(t, a); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
