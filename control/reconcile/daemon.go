@@ -1005,7 +1005,7 @@ func statsMap(p dataplane.Port) ovsMap {
 			m[k] = v
 		}
 	}
-	return intMapOf(m)
+	return mapOf(m)
 }
 
 // mtuSetter is implemented by ports that change their MTU in place.

@@ -33,20 +33,8 @@ func (s ovsSet) MarshalJSON() ([]byte, error) {
 
 var emptySet = ovsSet{}
 
-func mapOf(m map[string]string) ovsMap {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make(ovsMap, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, [2]any{k, m[k]})
-	}
-	return out
-}
-
-func intMapOf(m map[string]uint64) ovsMap {
+// mapOf is m as an OVSDB map, keys sorted.
+func mapOf[V string | uint64](m map[string]V) ovsMap {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
