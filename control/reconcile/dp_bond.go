@@ -290,11 +290,7 @@ func (b *bridgeDatapath) bondStatusOps(p *port) []op {
 func (b *bridgeDatapath) registerBondCommands(s *unixctl.Server) error {
 	r := b.registry
 	now := time.Now
-	cmds := []struct {
-		name, usage string
-		min, max    int
-		fn          unixctl.Handler
-	}{
+	cmds := []unixctlCommand{
 		{"bond/show", "[port]", 0, 1, func(a []string) (string, error) { return r.Show(a, now()) }},
 		{"bond/list", "", 0, 0, func([]string) (string, error) { return r.List(), nil }},
 		{"bond/set-active-member", "port member", 2, 2, func(a []string) (string, error) { return r.SetActiveMember(a, now()) }},
@@ -305,10 +301,5 @@ func (b *bridgeDatapath) registerBondCommands(s *unixctl.Server) error {
 		{"lacp/show", "[port]", 0, 1, r.LACPShow},
 		{"lacp/show-stats", "[port]", 0, 1, r.LACPShowStats},
 	}
-	for _, c := range cmds {
-		if err := s.Register(c.name, c.usage, c.min, c.max, c.fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return registerAll(s, cmds)
 }

@@ -378,11 +378,7 @@ func (b *bridgeDatapath) close() {
 
 // registerCommands adds the bridge and PMD commands.
 func (b *bridgeDatapath) registerCommands(s *unixctl.Server) error {
-	cmds := []struct {
-		name, usage string
-		min, max    int
-		fn          unixctl.Handler
-	}{
+	cmds := []unixctlCommand{
 		{"fdb/show", "bridge", 1, 1, b.fdbShow},
 		{"fdb/flush", "[bridge]", 0, 1, b.fdbFlush},
 		{"fdb/stats-show", "bridge", 1, 1, b.fdbStats},
@@ -398,12 +394,28 @@ func (b *bridgeDatapath) registerCommands(s *unixctl.Server) error {
 		{"dpif-netdev/pmd-perf-show", "[-nh] [-it iter-history-len] [-ms ms-history-len] [-pmd core] [dp]", 0, 8, b.pmdPerf},
 		{"dpif-netdev/pmd-rxq-rebalance", "[dp]", 0, 1, b.pmdRebalance},
 	}
+	if err := registerAll(s, cmds); err != nil {
+		return err
+	}
+	return b.registerBondCommands(s)
+}
+
+// unixctlCommand is a command a datapath registers, with the arguments of
+// unixctl.Server.Register.
+type unixctlCommand struct {
+	name, usage string
+	min, max    int
+	fn          unixctl.Handler
+}
+
+// registerAll registers cmds in order, stopping at the first error.
+func registerAll(s *unixctl.Server, cmds []unixctlCommand) error {
 	for _, c := range cmds {
 		if err := s.Register(c.name, c.usage, c.min, c.max, c.fn); err != nil {
 			return err
 		}
 	}
-	return b.registerBondCommands(s)
+	return nil
 }
 
 // withBridge runs fn on the named bridge under the daemon's lock.
@@ -534,12 +546,20 @@ func (b *bridgeDatapath) pmdManager() (*pmd.Manager, error) {
 	return b.pmds, nil
 }
 
-func (b *bridgeDatapath) pmdStats(args []string) (string, error) {
-	f, dp := pmd.ParseArgs(args, false)
+// pmdCommand parses the arguments of a dpif-netdev/pmd-* command (-secs
+// is allowed for pmd-rxq-show only) and finds the PMD manager of the
+// datapath they name.
+func (b *bridgeDatapath) pmdCommand(args []string, allowSecs bool) (*pmd.Manager, pmd.Filter, error) {
+	f, dp := pmd.ParseArgs(args, allowSecs)
 	if err := checkDP(dp); err != nil {
-		return "", err
+		return nil, f, err
 	}
 	m, err := b.pmdManager()
+	return m, f, err
+}
+
+func (b *bridgeDatapath) pmdStats(args []string) (string, error) {
+	m, f, err := b.pmdCommand(args, false)
 	if err != nil {
 		return "", err
 	}
@@ -549,11 +569,7 @@ func (b *bridgeDatapath) pmdStats(args []string) (string, error) {
 }
 
 func (b *bridgeDatapath) pmdStatsClear(args []string) (string, error) {
-	f, dp := pmd.ParseArgs(args, false)
-	if err := checkDP(dp); err != nil {
-		return "", err
-	}
-	m, err := b.pmdManager()
+	m, f, err := b.pmdCommand(args, false)
 	if err != nil {
 		return "", err
 	}
@@ -562,11 +578,7 @@ func (b *bridgeDatapath) pmdStatsClear(args []string) (string, error) {
 }
 
 func (b *bridgeDatapath) pmdRxqs(args []string) (string, error) {
-	f, dp := pmd.ParseArgs(args, true)
-	if err := checkDP(dp); err != nil {
-		return "", err
-	}
-	m, err := b.pmdManager()
+	m, f, err := b.pmdCommand(args, true)
 	if err != nil {
 		return "", err
 	}
@@ -586,11 +598,7 @@ func (b *bridgeDatapath) pmdPerf(args []string) (string, error) {
 			rest = append(rest, args[i])
 		}
 	}
-	f, dp := pmd.ParseArgs(rest, false)
-	if err := checkDP(dp); err != nil {
-		return "", err
-	}
-	m, err := b.pmdManager()
+	m, f, err := b.pmdCommand(rest, false)
 	if err != nil {
 		return "", err
 	}
