@@ -7,14 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvswitch/dataplane"
+	"gvswitch/dataplane/internal/kport"
 	"gvswitch/internal/offload"
 )
 
-const (
-	etherTypeVLAN = 0x8100
-	etherTypeIPv4 = 0x0800
-	etherTypeIPv6 = 0x86dd
-)
+const etherTypeVLAN = 0x8100
 
 // RxBurst receives up to len(pkts) frames from the receive ring. It makes
 // no system call; a GSO frame yields several packets and may continue in
@@ -269,7 +266,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 			vh.CsumStart, vh.CsumOffset = pk.CsumStart, pk.CsumOffset
 		}
 		if pk.GSOSize > 0 {
-			vh.GSOType = gsoType(data)
+			vh.GSOType = kport.GSOType(data)
 			vh.GSOSize = pk.GSOSize
 		}
 		slot := p.mem[off+txDataOff : off+p.txFrame]
@@ -314,7 +311,7 @@ func (p *Port) sendBig(pk *dataplane.Packet) bool {
 		vh.CsumStart, vh.CsumOffset = pk.CsumStart, pk.CsumOffset
 	}
 	if pk.GSOSize > 0 {
-		vh.GSOType, vh.GSOSize = gsoType(pk.Data()), pk.GSOSize
+		vh.GSOType, vh.GSOSize = kport.GSOType(pk.Data()), pk.GSOSize
 	}
 	hdr := pk.Prepend(offload.VnetHdrLen)
 	if hdr == nil {
@@ -324,16 +321,4 @@ func (p *Port) sendBig(pk *dataplane.Packet) bool {
 	b := pk.Data()
 	_, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(p.bigFd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	return e == 0
-}
-
-// gsoType is the virtio GSO type of a TCP frame by its IP version.
-func gsoType(frame []byte) uint8 {
-	et := binary.BigEndian.Uint16(frame[12:])
-	for i := 16; (et == etherTypeVLAN || et == 0x88a8) && i+2 <= len(frame); i += 4 {
-		et = binary.BigEndian.Uint16(frame[i:])
-	}
-	if et == etherTypeIPv6 {
-		return offload.GSOTCPv6
-	}
-	return offload.GSOTCPv4
 }

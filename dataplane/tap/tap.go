@@ -397,18 +397,9 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	return sent
 }
 
-// gsoType is the virtio GSO type of a TCP frame by its IP version, past
-// any 802.1Q/802.1ad tags.
-func gsoType(frame []byte) uint8 {
-	i := 12
-	for i+2 <= len(frame) && (frame[i] == 0x81 && frame[i+1] == 0x00 || frame[i] == 0x88 && frame[i+1] == 0xa8) {
-		i += 4
-	}
-	if i+2 <= len(frame) && frame[i] == 0x86 && frame[i+1] == 0xdd {
-		return offload.GSOTCPv6
-	}
-	return offload.GSOTCPv4
-}
+// gsoType is the virtio GSO type the tap wants with a TCP GSO frame
+// (kport.GSOType).
+func gsoType(frame []byte) uint8 { return kport.GSOType(frame) }
 
 // TxOffloads implements dataplane.OffloadCapable: the kernel takes partial
 // checksums and GSO frames of up to MaxGSOFrame bytes written with their
