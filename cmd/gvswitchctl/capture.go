@@ -1,18 +1,19 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
 	"gvswitch/control/unixctl"
@@ -215,62 +216,66 @@ func withNewline(s string) string {
 // stream from the daemon).
 var errPcapWrite = errors.New("write pcap")
 
-// copyPcap copies a pcap stream from r to w record by record, with the
-// same link type, snap length and time stamp resolution, and returns the
-// number of records copied. A stream that ends between records is a
-// normal end; a malformed one is an error.
+// errBadPcap is a stream that is not pcap as pcap-savefile(5) describes.
+var errBadPcap = errors.New("not a pcap stream")
+
+// maxPcapRecord bounds a record's captured length: far above any snap
+// length the daemon uses (tcpdump's own maximum snap length), small
+// enough that a corrupt length cannot make this program allocate much.
+const maxPcapRecord = 1 << 18
+
+// copyPcap copies a pcap stream from r to w unchanged, record by record
+// (so that a reader of w always sees whole records), and returns the
+// number of records copied. The stream ending between records is its
+// normal end; anything else malformed is an error wrapping errBadPcap.
+// Hand-written rather than with gopacket's pcapgo, which would add its
+// layers package to every gvswitchctl run (about 0.4 ms and 2.4 MB).
 func copyPcap(w io.Writer, r io.Reader) (int, error) {
-	pr, err := pcapgo.NewReader(r)
-	if err != nil {
+	// pcap-savefile(5): a 24-byte file header whose magic number
+	// 0xa1b2c3d4 (microsecond stamps) or 0xa1b23c4d (nanosecond) also
+	// gives the byte order; then per record a 16-byte header (seconds,
+	// fraction, captured length, original length) and the data.
+	var hdr [24]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.EOF) {
 			return 0, errors.New("the daemon closed the capture before its pcap header")
 		}
-		return 0, fmt.Errorf("reading the daemon's pcap stream: %w", err)
+		return 0, fmt.Errorf("%w: file header: %w", errBadPcap, err)
 	}
-	// pcapgo's errors do not wrap the writer's: keep it to tell EPIPE.
-	ew := &errWriter{w: w}
-	pw := pcapgo.NewWriter(ew)
-	if pr.Resolution().Exponent == -9 {
-		pw = pcapgo.NewWriterNanos(ew)
-	}
-	if err := pw.WriteFileHeader(pr.Snaplen(), pr.LinkType()); err != nil {
-		return 0, ew.wrap(err)
-	}
-	n := 0
-	for {
-		data, ci, err := pr.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return n, nil
+	var order binary.ByteOrder
+	switch m := binary.LittleEndian.Uint32(hdr[:4]); m {
+	case 0xa1b2c3d4, 0xa1b23c4d:
+		order = binary.LittleEndian
+	default:
+		if m = binary.BigEndian.Uint32(hdr[:4]); m != 0xa1b2c3d4 && m != 0xa1b23c4d {
+			return 0, fmt.Errorf("%w: magic number %#08x", errBadPcap, m)
 		}
-		if err != nil {
-			return n, fmt.Errorf("reading the daemon's pcap stream after %d packets: %w", n, err)
+		order = binary.BigEndian
+	}
+	if major, minor := order.Uint16(hdr[4:6]), order.Uint16(hdr[6:8]); major != 2 || minor != 4 {
+		return 0, fmt.Errorf("%w: version %d.%d, not 2.4", errBadPcap, major, minor)
+	}
+	if _, err := w.Write(hdr[:]); err != nil {
+		return 0, fmt.Errorf("%w: %w", errPcapWrite, err)
+	}
+	buf := make([]byte, 16, 16+2048)
+	for n := 0; ; n++ {
+		if _, err := io.ReadFull(r, buf[:16]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, fmt.Errorf("%w: record %d header: %w", errBadPcap, n+1, err)
 		}
-		if err := pw.WritePacket(ci, data); err != nil {
-			return n, ew.wrap(err)
+		incl, orig := order.Uint32(buf[8:12]), order.Uint32(buf[12:16])
+		if incl > maxPcapRecord || incl > orig {
+			return n, fmt.Errorf("%w: record %d: captured length %d of %d", errBadPcap, n+1, incl, orig)
 		}
-		n++
+		buf = slices.Grow(buf[:16], int(incl))[:16+int(incl)]
+		if _, err := io.ReadFull(r, buf[16:]); err != nil {
+			return n, fmt.Errorf("%w: record %d data: %w", errBadPcap, n+1, err)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return n, fmt.Errorf("%w: %w", errPcapWrite, err)
+		}
 	}
-}
-
-// errWriter remembers the first error of the writer it wraps.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(b []byte) (int, error) {
-	n, err := e.w.Write(b)
-	if err != nil && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// wrap returns err of a pcap write as an errPcapWrite that also wraps
-// the underlying writer's error.
-func (e *errWriter) wrap(err error) error {
-	if e.err != nil {
-		return fmt.Errorf("%w: %w", errPcapWrite, e.err)
-	}
-	return fmt.Errorf("%w: %w", errPcapWrite, err)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +221,24 @@ func TestCopyPcap(t *testing.T) {
 	if _, err := copyPcap(&out, bytes.NewReader(nil)); err == nil {
 		t.Errorf("an empty stream is not an error")
 	}
+	// Big-endian files (pcap-savefile(5): the magic gives the order).
+	be := []byte{0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 1,
+		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 60, 'a', 'b', 'c'}
+	out.Reset()
+	if n, err := copyPcap(&out, bytes.NewReader(be)); n != 1 || err != nil || !bytes.Equal(out.Bytes(), be) {
+		t.Errorf("big-endian stream: %d, %v, copied %v", n, err, out.Bytes())
+	}
+	bad := map[string][]byte{
+		"magic":             append([]byte{1, 2, 3, 4}, be[4:]...),
+		"version":           append([]byte{0xa1, 0xb2, 0xc3, 0xd4, 0, 3}, be[6:]...),
+		"captured > length": append(slices.Clone(be[:32]), 0, 0, 0, 61, 0, 0, 0, 60),
+		"huge record":       append(slices.Clone(be[:32]), 0x7f, 0, 0, 0, 0x7f, 0, 0, 0),
+	}
+	for name, b := range bad {
+		if _, err := copyPcap(io.Discard, bytes.NewReader(b)); !errors.Is(err, errBadPcap) {
+			t.Errorf("%s: error %v, want errBadPcap", name, err)
+		}
+	}
 }
 
 func FuzzCopyPcap(f *testing.F) {
@@ -232,6 +252,9 @@ func FuzzCopyPcap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var out bytes.Buffer
 		n, err := copyPcap(&out, bytes.NewReader(b))
+		if err == nil && !bytes.Equal(out.Bytes(), b) {
+			t.Fatalf("a stream copied without error changed (%d bytes in, %d out)", len(b), out.Len())
+		}
 		if err == nil && n > 0 {
 			// What was copied reads back as the same number of records.
 			r, err := pcapgo.NewReader(&out)
