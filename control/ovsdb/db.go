@@ -108,10 +108,16 @@ func (db *Database) SetJournal(j Journal) {
 // not block). It returns a function that removes the hook.
 func (db *Database) AddCommitHook(fn func(*Commit)) (remove func()) {
 	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.addHookLocked(fn)
+}
+
+// addHookLocked registers hook; db.mu is held. It returns the function
+// that removes it.
+func (db *Database) addHookLocked(hook func(*Commit)) (remove func()) {
 	id := db.nextID
 	db.nextID++
-	db.hooks[id] = fn
-	db.mu.Unlock()
+	db.hooks[id] = hook
 	return func() {
 		db.mu.Lock()
 		delete(db.hooks, id)
@@ -176,16 +182,9 @@ func (db *Database) Read(fn func(View)) {
 // hook for every later commit, so that no change falls between the two.
 func (db *Database) Monitor(initial func(View), hook func(*Commit)) (remove func()) {
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	initial(View{db})
-	id := db.nextID
-	db.nextID++
-	db.hooks[id] = hook
-	db.mu.Unlock()
-	return func() {
-		db.mu.Lock()
-		delete(db.hooks, id)
-		db.mu.Unlock()
-	}
+	return db.addHookLocked(hook)
 }
 
 // changedChan returns a channel closed at the next commit.
