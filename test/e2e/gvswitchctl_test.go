@@ -121,9 +121,6 @@ func TestGvswitchctlScenariosOnGvswitchd(t *testing.T) {
 	for _, noWait := range []bool{true, false} {
 		name := map[bool]string{true: "no-wait", false: "wait"}[noWait]
 		t.Run(name, func(t *testing.T) {
-			if !noWait {
-				testenv.Short(t)
-			}
 			// Own namespaces, where the scenario's veth0 and vnet0 and
 			// its NICs (dpdk0, dpdk1) do not exist, as on a host without
 			// them (show prints their errors). The kernel bond's members exist (veth pairs, their peers
