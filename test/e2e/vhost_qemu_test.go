@@ -103,11 +103,27 @@ func testVhostGuests(t *testing.T, typ string) {
 			t.Errorf("vhu0 status lacks %s: %s", want, st)
 		}
 	}
-	list := mustVsctl(t, d, "list", "Interface", "vhu1")
-	for _, want := range []string{"type                : " + typ, "rx_packets=", "tx_packets=", "rx_q0_good_packets="} {
-		if !strings.Contains(list, want) {
-			t.Errorf("list interface vhu1 lacks %q:\n%s", want, list)
+	// vhu1's row is refreshed on the switch's own period too: its
+	// per-queue counters appear once it was seen connected (waiting for
+	// vhu0 said nothing about vhu1's row).
+	waitStatus("vhu1", "status=connected")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		list := mustVsctl(t, d, "list", "Interface", "vhu1")
+		var missing []string
+		for _, want := range []string{"type                : " + typ, "rx_packets=", "tx_packets=", "rx_q0_good_packets="} {
+			if !strings.Contains(list, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("list interface vhu1 lacks %q after 15 s:\n%s", missing, list)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 
 	out, rc, err = vms[0].Run("iperf3 -s -D -1", 10*time.Second)
