@@ -111,7 +111,9 @@ func capture(args []string, stdout, stderr io.Writer) int {
 	}
 	// The daemon writes into a FIFO in a private directory that this
 	// program reads: frames stream while the capture runs, and the output
-	// file is the caller's own, not one the daemon created.
+	// file is the caller's own, not one the daemon created. The daemon
+	// must see the same $TMPDIR (no systemd PrivateTmp; dist's unit has
+	// none).
 	dir, err := os.MkdirTemp("", "gvswitchctl-capture-")
 	if err != nil {
 		fmt.Fprintf(stderr, "gvswitchctl: capture: %v\n", err)
@@ -123,8 +125,10 @@ func capture(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gvswitchctl: capture: mkfifo %s: %v\n", fifo, err)
 		return 1
 	}
-	// Signals before the capture starts end the program as usual; after,
-	// they stop the capture and let the frames recorded so far through.
+	// From here on SIGINT/SIGTERM (also one that comes while the capture
+	// starts) stop the capture in the daemon and let the frames recorded
+	// so far through; SIGPIPE becomes an EPIPE write error, handled the
+	// same way.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
