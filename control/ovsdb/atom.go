@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"gvswitch/control/internal/ovsjson"
 )
 
 // Atom is one OVSDB atomic value. Its dynamic type is always one of int64
@@ -186,7 +188,7 @@ func AtomString(a Atom) string {
 		return x.String()
 	case string:
 		if stringNeedsQuotes(x) {
-			return string(appendJSONString(nil, x))
+			return string(ovsjson.AppendString(nil, x))
 		}
 		return x
 	}
@@ -228,49 +230,13 @@ func appendAtomJSON(b []byte, a Atom) []byte {
 	case bool:
 		return strconv.AppendBool(b, x)
 	case string:
-		return appendJSONString(b, x)
+		return ovsjson.AppendString(b, x)
 	case UUID:
 		b = append(b, `["uuid","`...)
 		b = x.appendTo(b)
 		return append(b, `"]`...)
 	}
 	return append(b, "null"...)
-}
-
-// appendJSONString appends s as a JSON string, escaping only what RFC 8259
-// requires (quote, backslash, control characters), as Open vSwitch does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // NameResolver maps a "named-uuid" (RFC 7047 5.1) to the UUID it stands

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/ovsdb/journal"
 )
 
@@ -151,7 +152,7 @@ func snapshotRecords(db *Database) [][]byte {
 			b = append(b, ',')
 		}
 		n++
-		b = appendJSONString(b, name)
+		b = ovsjson.AppendString(b, name)
 		b = append(b, ":{"...)
 		for i, u := range sortedUUIDs(t.rows) {
 			if i > 0 {
@@ -170,7 +171,7 @@ func snapshotRecords(db *Database) [][]byte {
 					b = append(b, ',')
 				}
 				cols++
-				b = appendJSONString(b, c.Name)
+				b = ovsjson.AppendString(b, c.Name)
 				b = append(b, ':')
 				b = AppendJSON(b, d, &c.Type)
 			}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"gvswitch/control/internal/ovsjson"
 )
 
 // EncodeRecord returns the body of the Open vSwitch database file record
@@ -30,7 +32,7 @@ func EncodeRecord(c *Commit) []byte {
 		if wrote {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, name)
+		b = ovsjson.AppendString(b, name)
 		b = append(b, ":{"...)
 		rows := 0
 		for _, ch := range byTable[name] {
@@ -60,7 +62,7 @@ func EncodeRecord(c *Commit) []byte {
 					b = append(b, ',')
 				}
 				cols++
-				b = appendJSONString(b, col.Name)
+				b = ovsjson.AppendString(b, col.Name)
 				b = append(b, ':')
 				b = AppendJSON(b, d, &col.Type)
 			}
@@ -83,7 +85,7 @@ func EncodeRecord(c *Commit) []byte {
 	}
 	if c.Comment != "" {
 		b = append(b, `,"_comment":`...)
-		b = appendJSONString(b, c.Comment)
+		b = ovsjson.AppendString(b, c.Comment)
 	}
 	b = append(b, `,"_date":`...)
 	b = strconv.AppendInt(b, c.Date.UnixMilli(), 10)

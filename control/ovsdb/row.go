@@ -3,6 +3,8 @@ package ovsdb
 import (
 	"fmt"
 	"sort"
+
+	"gvswitch/control/internal/ovsjson"
 )
 
 // Row is some or all columns of one row, by column name. The implicit
@@ -67,7 +69,7 @@ func AppendRowJSON(b []byte, r Row, t *TableSchema) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, n)
+		b = ovsjson.AppendString(b, n)
 		b = append(b, ':')
 		b = AppendJSON(b, r[n], ct)
 	}

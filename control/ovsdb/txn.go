@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gvswitch/control/internal/ovsjson"
 )
 
 // TxnOptions carries what a transaction needs from the session running it.
@@ -545,7 +547,7 @@ func appendProjection(b []byte, cols []colRef, r *rowData) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, c.name)
+		b = ovsjson.AppendString(b, c.name)
 		b = append(b, ':')
 		b = AppendJSON(b, c.get(r), c.typ)
 	}

@@ -1,12 +1,12 @@
 package vsctl
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/ovsdb"
 )
 
@@ -206,18 +206,18 @@ func appendAtomJSON(b []byte, a Atom, rowName func(string) string) []byte {
 	case bool:
 		return strconv.AppendBool(b, x)
 	case string:
-		return appendJSONString(b, x)
+		return ovsjson.AppendString(b, x)
 	case ovsdb.UUID:
 		s := x.String()
 		if rowName != nil {
 			if n := rowName(s); n != "" {
 				b = append(b, `["named-uuid",`...)
-				b = appendJSONString(b, n)
+				b = ovsjson.AppendString(b, n)
 				return append(b, ']')
 			}
 		}
 		b = append(b, `["uuid",`...)
-		b = appendJSONString(b, s)
+		b = ovsjson.AppendString(b, s)
 		return append(b, ']')
 	}
 	return append(b, "null"...)
@@ -262,36 +262,6 @@ func formatG15(f float64) string {
 		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
 	}
 	return out
-}
-
-// appendJSONString escapes s the way the Open vSwitch JSON serializer does:
-// only '"', '\\' and control characters; everything else is copied as is.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"':
-			b = append(b, '\\', '"')
-		case c == '\\':
-			b = append(b, '\\', '\\')
-		case c >= ' ':
-			b = append(b, c)
-		case c == '\b':
-			b = append(b, '\\', 'b')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\f':
-			b = append(b, '\\', 'f')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
-		}
-	}
-	return append(b, '"')
 }
 
 // ---- text syntax (ovs-vsctl(8) "Database Values") ----
@@ -340,10 +310,7 @@ func FormatAtom(a Atom) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case string:
-		if stringNeedsQuotes(x) {
-			return string(appendJSONString(nil, x))
-		}
-		return x
+		return ovsdb.AtomString(x) // quoted only when needed
 	case ovsdb.UUID:
 		return x.String()
 	}
@@ -373,27 +340,7 @@ func FormatBare(t *Type, d Datum) string {
 	return sb.String()
 }
 
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// stringNeedsQuotes: a string prints bare only if it looks like an
-// identifier (letter or '_' first, then letters, digits, '_', '-', '.') and
-// is not "true", "false" or a UUID.
-func stringNeedsQuotes(s string) bool {
-	if s == "" {
-		return true
-	}
-	if c := s[0]; !isAlpha(c) && c != '_' {
-		return true
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlpha(c) && !isDigit(c) && c != '_' && c != '-' && c != '.' {
-			return true
-		}
-	}
-	return s == "true" || s == "false" || isUUID(s)
-}
 
 // isUUID reports whether s is a UUID in RFC 4122 text form (either case).
 func isUUID(s string) bool {

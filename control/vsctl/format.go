@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"fmt"
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/ovsdb"
 	"strings"
 )
@@ -320,7 +321,7 @@ func appendTree(b []byte, v any, pretty bool, depth int) []byte {
 	case float64:
 		return appendReal(b, x)
 	case string:
-		return appendJSONString(b, x)
+		return ovsjson.AppendString(b, x)
 	case []any:
 		b = append(b, '[')
 		if len(x) > 0 {
@@ -347,7 +348,7 @@ func appendTree(b []byte, v any, pretty bool, depth int) []byte {
 				b = append(b, ',')
 				b = indent(b, depth+1)
 			}
-			b = appendJSONString(b, k)
+			b = ovsjson.AppendString(b, k)
 			b = append(b, ':')
 			if pretty {
 				b = append(b, ' ')

@@ -1,6 +1,7 @@
 package vsctl
 
 import (
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/ovsdb"
 	"sort"
 	"strings"
@@ -301,7 +302,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 		}
 		sort.Strings(cols)
 		b := []byte(`{"op":"wait","table":`)
-		b = appendJSONString(b, r.Table.Name)
+		b = ovsjson.AppendString(b, r.Table.Name)
 		b = append(b, `,"timeout":0,"where":`...)
 		b = append(b, where(r)...)
 		b = append(b, `,"until":"==","columns":[`...)
@@ -309,7 +310,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, c)
+			b = ovsjson.AppendString(b, c)
 		}
 		b = append(b, `],"rows":[{`...)
 		for i, c := range cols {
@@ -321,7 +322,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			if !ok {
 				old = ovsdb.DefaultDatum(&col.Type)
 			}
-			b = appendJSONString(b, c)
+			b = ovsjson.AppendString(b, c)
 			b = append(b, ':')
 			b = AppendJSON(b, &col.Type, old, nil)
 		}
@@ -346,7 +347,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 		}
 		if initial == 0 && final == 1 {
 			b := []byte(`{"op":"wait","table":`)
-			b = appendJSONString(b, t.Name)
+			b = ovsjson.AppendString(b, t.Name)
 			b = append(b, `,"where":[],"timeout":0,"until":"==","rows":[]}`...)
 			ops = append(ops, b)
 		}
@@ -357,7 +358,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 		case r.deleted:
 			if !r.inserted && t.IsRoot {
 				b := []byte(`{"op":"delete","table":`)
-				b = appendJSONString(b, t.Name)
+				b = ovsjson.AppendString(b, t.Name)
 				b = append(b, `,"where":`...)
 				b = append(b, where(r)...)
 				b = append(b, '}')
@@ -369,18 +370,18 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			var b []byte
 			if r.inserted {
 				b = []byte(`{"op":"insert","table":`)
-				b = appendJSONString(b, t.Name)
+				b = ovsjson.AppendString(b, t.Name)
 				if r.persist {
 					b = append(b, `,"uuid":`...)
-					b = appendJSONString(b, r.UUID)
+					b = ovsjson.AppendString(b, r.UUID)
 				} else {
 					b = append(b, `,"uuid-name":`...)
-					b = appendJSONString(b, rowName(r.UUID))
+					b = ovsjson.AppendString(b, rowName(r.UUID))
 				}
 				anyUpdates = true
 			} else {
 				b = []byte(`{"op":"update","table":`)
-				b = appendJSONString(b, t.Name)
+				b = ovsjson.AppendString(b, t.Name)
 				b = append(b, `,"where":`...)
 				b = append(b, where(r)...)
 			}
@@ -410,7 +411,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 					b = append(b, ',')
 				}
 				n++
-				b = appendJSONString(b, c)
+				b = ovsjson.AppendString(b, c)
 				b = append(b, ':')
 				b = AppendJSON(b, &col.Type, d, named)
 			}
@@ -426,7 +427,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 			}
 			sort.Strings(cols)
 			b := []byte(`{"op":"mutate","table":`)
-			b = appendJSONString(b, t.Name)
+			b = ovsjson.AppendString(b, t.Name)
 			b = append(b, `,"where":`...)
 			b = append(b, where(r)...)
 			b = append(b, `,"mutations":[`...)
@@ -440,7 +441,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 					}
 					n++
 					b = append(b, '[')
-					b = appendJSONString(b, c)
+					b = ovsjson.AppendString(b, c)
 					b = append(b, `,"delete",`...)
 					b = appendSetJSON(b, op.del, named)
 					b = append(b, ']')
@@ -451,7 +452,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 					}
 					n++
 					b = append(b, '[')
-					b = appendJSONString(b, c)
+					b = ovsjson.AppendString(b, c)
 					b = append(b, `,"insert",`...)
 					b = AppendJSON(b, &col.Type, op.set, named)
 					b = append(b, ']')

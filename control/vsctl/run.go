@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/jsonrpc"
 	"gvswitch/control/ovsdb"
 )
@@ -372,11 +373,11 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 			w := []byte(`[["_uuid","==",`)
 			if ovs.inserted {
 				w = append(w, `["named-uuid",`...)
-				w = appendJSONString(w, rowName(ovs.UUID))
+				w = ovsjson.AppendString(w, rowName(ovs.UUID))
 				w = append(w, ']')
 			} else {
 				w = append(w, `["uuid",`...)
-				w = appendJSONString(w, ovs.UUID)
+				w = ovsjson.AppendString(w, ovs.UUID)
 				w = append(w, ']')
 			}
 			w = append(w, "]]"...)
@@ -385,7 +386,7 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 				[]byte(`{"op":"mutate","table":"Open_vSwitch","where":`+string(w)+`,"mutations":[["next_cfg","+=",1]]}`),
 				[]byte(`{"op":"select","table":"Open_vSwitch","where":`+string(w)+`,"columns":["next_cfg"]}`))
 		}
-		comment := appendJSONString([]byte(`{"op":"comment","comment":`), r.env.Comment+": "+r.env.Comment+" "+r.args)
+		comment := ovsjson.AppendString([]byte(`{"op":"comment","comment":`), r.env.Comment+": "+r.env.Comment+" "+r.args)
 		ops = append(ops, append(comment, '}'))
 		if r.dryRun {
 			ops = append(ops, []byte(`{"op":"abort"}`))
