@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/jsonrpc"
 	"gvswitch/control/ovsdb"
 )
@@ -302,16 +303,11 @@ func (mt *monTable) appendCols(b []byte, fields []ovsdb.Datum, skipDefault bool,
 			b = append(b, ',')
 		}
 		n++
-		b = appendString(b, c.Name)
+		b = ovsjson.AppendString(b, c.Name)
 		b = append(b, ':')
 		b = ovsdb.AppendJSON(b, d, &c.Type)
 	}
 	return append(b, '}')
-}
-
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
 
 func (mon *monitor) encodeInitial(v ovsdb.View) json.RawMessage {
@@ -325,7 +321,7 @@ func (mon *monitor) encodeInitial(v ovsdb.View) json.RawMessage {
 		if nt > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, mt.ts.Name)
+		b = ovsjson.AppendString(b, mt.ts.Name)
 		b = append(b, ":{"...)
 		nr := 0
 		v.Rows(mt.ts.Name, func(u ovsdb.UUID, fields []ovsdb.Datum) {
@@ -370,7 +366,7 @@ func (mon *monitor) encodeCommit(c *ovsdb.Commit) json.RawMessage {
 		} else {
 			b = append(b, '{')
 		}
-		b = appendString(b, mt.ts.Name)
+		b = ovsjson.AppendString(b, mt.ts.Name)
 		b = append(b, ":{"...)
 		nr := 0
 		for i := range c.Changes {
@@ -456,7 +452,7 @@ func (mon *monitor) encodeRow(mt *monTable, ch *ovsdb.RowChange) []byte {
 			b = append(b, ',')
 		}
 		n++
-		b = appendString(b, c.Name)
+		b = ovsjson.AppendString(b, c.Name)
 		b = append(b, ':')
 		b = ovsdb.AppendJSON(b, ovsdb.Diff(ch.Old[c.Index], ch.New[c.Index], &c.Type), &c.Type)
 	}
