@@ -313,12 +313,8 @@ func (p *Port) Link() bool {
 
 // SetMTU sets the kernel interface's MTU (Interface mtu_request).
 func (p *Port) SetMTU(mtu int) error {
-	l, err := p.nl.LinkByIndex(p.ifindex)
-	if err != nil {
+	if err := kport.SetMTU(p.nl, p.ifindex, mtu); err != nil {
 		return fmt.Errorf("afpacket %s: %w", p.name, err)
-	}
-	if err := p.nl.LinkSetMTU(l, mtu); err != nil {
-		return fmt.Errorf("afpacket %s: set MTU %d: %w", p.name, mtu, err)
 	}
 	p.mtu.Store(int32(mtu))
 	return nil

@@ -30,3 +30,15 @@ func Lookup(name string) (*netlink.Handle, netlink.Link, error) {
 	}
 	return nl, link, nil
 }
+
+// SetMTU sets the MTU of interface ifindex (Interface mtu_request).
+func SetMTU(nl *netlink.Handle, ifindex, mtu int) error {
+	l, err := nl.LinkByIndex(ifindex)
+	if err != nil {
+		return err
+	}
+	if err := nl.LinkSetMTU(l, mtu); err != nil {
+		return fmt.Errorf("set MTU %d: %w", mtu, err)
+	}
+	return nil
+}
