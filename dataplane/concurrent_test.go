@@ -252,8 +252,15 @@ func TestBridgeCaptureHelper(t *testing.T) {
 	r.add(2, dataplane.PortConfig{})
 	var buf bytes.Buffer
 	done := make(chan error, 1)
+	// A failure below must not leave the capture running into the
+	// arena's clean-up (this one runs first).
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Add(1)
 	go func() {
-		_, err := r.br.Capture(context.Background(), 2, &buf, 2, dataplane.CaptureOptions{Direction: dataplane.CaptureTx})
+		defer wg.Done()
+		_, err := r.br.Capture(ctx, 2, &buf, 2, dataplane.CaptureOptions{Direction: dataplane.CaptureTx})
 		done <- err
 	}()
 	// Send until the capture has seen two frames sent on port 2.
