@@ -471,12 +471,7 @@ func preColumnValues(c *context) error {
 }
 
 func cmdSet(c *context) error {
-	mustExist := !c.cmd.has("--if-exists")
-	t, err := getTable(c.schema(), c.argv[1])
-	if err != nil {
-		return err
-	}
-	r, err := c.getRow(t, c.argv[2], mustExist)
+	t, r, err := c.tableRow()
 	if err != nil || r == nil {
 		return err
 	}
@@ -496,6 +491,18 @@ func preAddRemove(c *context) error {
 	}
 	_, err = c.preGetColumn(t, c.argv[3])
 	return err
+}
+
+// tableRow finds the TABLE and RECORD of argv[1] and argv[2]; no row and
+// no error for a missing record with --if-exists.
+func (c *context) tableRow() (*Table, *dbRow, error) {
+	mustExist := !c.cmd.has("--if-exists")
+	t, err := getTable(c.schema(), c.argv[1])
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := c.getRow(t, c.argv[2], mustExist)
+	return t, r, err
 }
 
 func (c *context) tableRowColumn() (*Table, *dbRow, *Column, error) {
@@ -597,12 +604,7 @@ func preClear(c *context) error {
 }
 
 func cmdClear(c *context) error {
-	mustExist := !c.cmd.has("--if-exists")
-	t, err := getTable(c.schema(), c.argv[1])
-	if err != nil {
-		return err
-	}
-	r, err := c.getRow(t, c.argv[2], mustExist)
+	t, r, err := c.tableRow()
 	if err != nil || r == nil {
 		return err
 	}
