@@ -142,22 +142,17 @@ func (d Datum) Clone() Datum {
 }
 
 // Strings returns the string keys of d (for string sets and scalars).
-func (d Datum) Strings() []string {
-	out := make([]string, 0, len(d.Keys))
-	for _, k := range d.Keys {
-		if s, ok := k.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func (d Datum) Strings() []string { return keysOf[string](d) }
 
 // UUIDs returns the UUID keys of d.
-func (d Datum) UUIDs() []UUID {
-	out := make([]UUID, 0, len(d.Keys))
+func (d Datum) UUIDs() []UUID { return keysOf[UUID](d) }
+
+// keysOf returns the keys of d that are of atom type T, in order.
+func keysOf[T Atom](d Datum) []T {
+	out := make([]T, 0, len(d.Keys))
 	for _, k := range d.Keys {
-		if u, ok := k.(UUID); ok {
-			out = append(out, u)
+		if v, ok := k.(T); ok {
+			out = append(out, v)
 		}
 	}
 	return out
