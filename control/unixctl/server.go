@@ -113,6 +113,11 @@ func (s *Server) Unregister(name string) {
 func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.namesLocked()
+}
+
+// namesLocked returns the command names, sorted; s.mu is held.
+func (s *Server) namesLocked() []string {
 	names := make([]string, 0, len(s.commands))
 	for n := range s.commands {
 		names = append(names, n)
@@ -124,11 +129,7 @@ func (s *Server) Commands() []string {
 func (s *Server) listCommands([]string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.commands))
-	for n := range s.commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := s.namesLocked()
 	var b strings.Builder
 	b.WriteString("The available commands are:\n")
 	for _, n := range names {
