@@ -48,7 +48,7 @@ type Options struct {
 
 // MaxGSOFrame is the largest GSO frame a kernel interface hands over
 // (gso_max_size 64 KiB plus Ethernet and VLAN headers).
-const MaxGSOFrame = 65536 + 256
+const MaxGSOFrame = kport.MaxGSOFrame
 
 // Ring geometry. A receive slot holds the largest GSO frame a veth makes
 // (64 KiB) plus the ring and virtio-net headers.

@@ -46,7 +46,7 @@ type Options struct {
 
 // MaxGSOFrame is the largest frame the host stack hands to a tap with TSO
 // (64 KiB plus Ethernet and VLAN headers).
-const MaxGSOFrame = 65536 + 256
+const MaxGSOFrame = kport.MaxGSOFrame
 
 // TUN_F_* offload flags (linux/if_tun.h).
 const (

@@ -7,6 +7,10 @@ import (
 	"gvswitch/dataplane"
 )
 
+// MaxGSOFrame is the largest GSO frame the kernel hands a socket or a tap
+// (gso_max_size 64 KiB plus Ethernet and VLAN headers).
+const MaxGSOFrame = 65536 + 256
+
 // gsoCacheSize is the number of GSO buffers a receive side keeps at hand.
 const gsoCacheSize = 32
 
