@@ -65,6 +65,9 @@ func Start(dir string, eal, app []string) (*Process, error) {
 	args = append(args, app...)
 	cmd := exec.Command("stdbuf", args...)
 	cmd.Dir = dir
+	// testpmd must not outlive its caller (a test binary killed by its
+	// timeout would leave it polling, holding hugepages).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	var err error

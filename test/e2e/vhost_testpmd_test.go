@@ -1,22 +1,16 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"gvswitch/bench/testpmd"
 	"gvswitch/internal/testenv"
 )
 
@@ -33,25 +27,6 @@ func TestVhostUserTestpmd(t *testing.T) {
 		t.Run(fmt.Sprintf("queues=%d", q), func(t *testing.T) { vhostTestpmd(t, q) })
 	}
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var testpmdTotals = regexp.MustCompile(`RX-packets: +(\d+) +RX-dropped: +(\d+) +RX-total: +(\d+)\s+TX-packets: +(\d+)`)
 
 func vhostTestpmd(t *testing.T, queues int) {
 	testenv.ReserveHugepages(t, 256)
@@ -79,78 +54,49 @@ func vhostTestpmd(t *testing.T, queues int) {
 			"type=dpdkvhostuserclient", "options:vhost-server-path="+s)
 	}
 
-	args := []string{"-oL", "-eL", "dpdk-testpmd", "--lcores", "0@0,1@0", "--main-lcore", "0", "--no-pci",
+	eal := []string{"--lcores", "0@0,1@0", "--main-lcore", "0", "--no-pci",
 		"--file-prefix", fmt.Sprintf("gvs-e2e-%d-%d", os.Getpid(), queues), "--in-memory", "--single-file-segments",
 		"-m", "256", "--huge-dir", huge}
 	for i, s := range socks {
-		args = append(args, "--vdev", fmt.Sprintf("net_virtio_user%d,path=%s,server=1,queues=%d,queue_size=256,mac=02:00:00:00:03:%02x", i, s, queues, i+1))
+		eal = append(eal, "--vdev", fmt.Sprintf("net_virtio_user%d,path=%s,server=1,queues=%d,queue_size=256,mac=02:00:00:00:03:%02x", i, s, queues, i+1))
 	}
-	args = append(args, "--", "-i", "--forward-mode=io", "--nb-cores=1", fmt.Sprintf("--rxq=%d", queues), fmt.Sprintf("--txq=%d", queues),
-		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:03:02", "--eth-peer=1,02:00:00:00:03:01")
-	cmd := exec.Command("stdbuf", args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var out lockedBuf
-	cmd.Stdout, cmd.Stderr = &out, &out
-	stdin, err := cmd.StdinPipe()
+	pmd, err := testpmd.Start(dir, eal, []string{"--forward-mode=io", "--nb-cores=1", fmt.Sprintf("--rxq=%d", queues), fmt.Sprintf("--txq=%d", queues),
+		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:03:02", "--eth-peer=1,02:00:00:00:03:01"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill() // by its PID
-			<-exited
-		}
-	}()
-	say := func(line string) { io.WriteString(stdin, line+"\n") }
+	defer pmd.Close()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		up := mustVsctl(t, d, "get", "Interface", "vhu0", "link_state") == "up\n" &&
 			mustVsctl(t, d, "get", "Interface", "vhu1", "link_state") == "up\n"
-		if up && strings.Contains(out.String(), "testpmd> ") {
+		if up && strings.Contains(pmd.Output(), "testpmd> ") {
 			break
 		}
 		select {
-		case <-exited:
-			t.Fatalf("testpmd exited:\n%s\ngvswitchd log:\n%s", out.String(), d.Log())
+		case <-pmd.Exited():
+			t.Fatalf("testpmd exited:\n%s\ngvswitchd log:\n%s", pmd.Output(), d.Log())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("vhost ports not up in 60 s\ntestpmd:\n%s\ngvswitchd log:\n%s", out.String(), d.Log())
+			t.Fatalf("vhost ports not up in 60 s\ntestpmd:\n%s\ngvswitchd log:\n%s", pmd.Output(), d.Log())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	// Learning needs one frame each way; tx_first sends a burst on every
 	// stream, io forwarding keeps them circulating.
-	say("start tx_first")
+	if err := pmd.Say("start tx_first"); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(4 * time.Second)
-	say("stop")
-	for !strings.Contains(out.String(), "Accumulated forward statistics") {
-		select {
-		case <-exited:
-			t.Fatalf("testpmd exited:\n%s", out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline.Add(30 * time.Second)) {
-			t.Fatalf("no statistics from testpmd:\n%s", out.String())
-		}
+	st, err := pmd.StopStats(30 * time.Second)
+	if err != nil {
+		t.Fatalf("%v\ngvswitchd log:\n%s", err, d.Log())
 	}
-	time.Sleep(200 * time.Millisecond)
-	m := testpmdTotals.FindAllStringSubmatch(out.String(), -1)
-	if len(m) == 0 {
-		t.Fatalf("no totals in testpmd's output:\n%s", out.String())
-	}
-	rx, _ := strconv.ParseUint(m[len(m)-1][1], 10, 64)
+	rx := st.RxPackets
 	t.Logf("testpmd received %d frames through gvswitchd in 4 s (%.2f Mpps, both directions)", rx, float64(rx)/4e6)
 	if rx < 10000 {
-		t.Fatalf("testpmd received only %d frames through the switch\n%s\ngvswitchd log:\n%s", rx, out.String(), d.Log())
+		t.Fatalf("testpmd received only %d frames through the switch\n%s\ngvswitchd log:\n%s", rx, pmd.Output(), d.Log())
 	}
 	if queues > 1 {
 		rxq := d.Appctl(t, "dpif-netdev/pmd-rxq-show").Stdout
@@ -173,5 +119,4 @@ func vhostTestpmd(t *testing.T, queues int) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	say("quit")
 }
