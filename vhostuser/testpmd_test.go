@@ -1,43 +1,19 @@
 package vhostuser_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"gvswitch/bench/testpmd"
 	"gvswitch/internal/testenv"
 	"gvswitch/vhostuser"
 )
-
-// syncBuf is testpmd's output, read while it runs.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTestpmdForwarding: dpdk-testpmd with two net_virtio_user ports in
 // server mode is the front-end of two dpdkvhostuserclient ports joined by
@@ -51,8 +27,6 @@ func TestTestpmdForwarding(t *testing.T) {
 		t.Run(fmt.Sprintf("queues=%d", queues), func(t *testing.T) { testpmdForward(t, queues) })
 	}
 }
-
-var statsRe = regexp.MustCompile(`RX-packets: +(\d+) +RX-dropped: +(\d+) +RX-total: +(\d+)\s+TX-packets: +(\d+)`)
 
 func testpmdForward(t *testing.T, queues int) {
 	testenv.ReserveHugepages(t, 256)
@@ -81,49 +55,31 @@ func testpmdForward(t *testing.T, queues int) {
 		defer p.Close()
 		ports[i] = p
 	}
-	args := []string{"-oL", "-eL", "dpdk-testpmd", "--lcores", "0@0,1@0", "--main-lcore", "0", "--no-pci",
+	eal := []string{"--lcores", "0@0,1@0", "--main-lcore", "0", "--no-pci",
 		"--file-prefix", fmt.Sprintf("gvs-vhtest-%d-%d", os.Getpid(), queues), "--in-memory", "--single-file-segments", "-m", "256", "--huge-dir", huge}
 	for i, s := range socks {
-		args = append(args, "--vdev", fmt.Sprintf("net_virtio_user%d,path=%s,server=1,queues=%d,queue_size=256,mac=02:00:00:00:00:%02x", i, s, queues, i+1))
+		eal = append(eal, "--vdev", fmt.Sprintf("net_virtio_user%d,path=%s,server=1,queues=%d,queue_size=256,mac=02:00:00:00:00:%02x", i, s, queues, i+1))
 	}
-	args = append(args, "--", "-i", "--forward-mode=io", "--nb-cores=1", fmt.Sprintf("--rxq=%d", queues), fmt.Sprintf("--txq=%d", queues),
-		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:00:02", "--eth-peer=1,02:00:00:00:00:01")
-	cmd := exec.Command("stdbuf", args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var out syncBuf
-	cmd.Stdout, cmd.Stderr = &out, &out
-	stdin, err := cmd.StdinPipe()
+	pmd, err := testpmd.Start(dir, eal, []string{"--forward-mode=io", "--nb-cores=1", fmt.Sprintf("--rxq=%d", queues), fmt.Sprintf("--txq=%d", queues),
+		"--burst=32", "--rxd=256", "--txd=256", "--eth-peer=0,02:00:00:00:00:02", "--eth-peer=1,02:00:00:00:00:01"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	defer pmd.Close()
 	say := func(line string) {
-		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
-			t.Fatalf("testpmd stdin: %v\n%s", err, out.String())
+		if err := pmd.Say(line); err != nil {
+			t.Fatalf("%v\n%s", err, pmd.Output())
 		}
 	}
 	// testpmd opens its second socket only after the first is connected:
 	// the ports keep retrying.
 	waitFor(t, "both ports up", 60*time.Second, func() bool {
 		select {
-		case <-exited:
-			t.Fatalf("testpmd exited:\n%s", out.String())
+		case <-pmd.Exited():
+			t.Fatalf("testpmd exited:\n%s", pmd.Output())
 		default:
 		}
-		return ports[0].Link() && ports[1].Link() && strings.Contains(out.String(), "testpmd> ")
+		return ports[0].Link() && ports[1].Link() && strings.Contains(pmd.Output(), "testpmd> ")
 	})
 	if got := ports[0].NumRxQueues(); got != queues {
 		t.Fatalf("vhu0 has %d queue pairs, testpmd asked for %d\n%s", got, queues, logs.String())
@@ -133,8 +89,10 @@ func testpmdForward(t *testing.T, queues int) {
 	defer stop() // a failure below must not leave it polling into the closed arena
 	say("start tx_first")
 	time.Sleep(3 * time.Second)
-	say("stop")
-	waitFor(t, "forward statistics", 10*time.Second, func() bool { return strings.Contains(out.String(), "Done.") })
+	total, err := pmd.StopStats(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop()
 	// Per-queue counters are only reported while the guest is there.
 	var q1 [2][2]uint64
@@ -142,23 +100,13 @@ func testpmdForward(t *testing.T, queues int) {
 		x := p.ExtraStats()
 		q1[i] = [2]uint64{x["rx_q1_good_packets"], x["tx_q1_good_packets"]}
 	}
-	say("quit")
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-	}
-	m := statsRe.FindAllStringSubmatch(out.String(), -1)
-	if len(m) == 0 {
-		t.Fatalf("no statistics in testpmd's output:\n%s", out.String())
-	}
-	total := m[len(m)-1] // the accumulated totals come last
-	rx, _ := strconv.ParseUint(total[1], 10, 64)
-	tx, _ := strconv.ParseUint(total[4], 10, 64)
+	pmd.Close()
+	rx, tx := total.RxPackets, total.TxPackets
 	st0, st1 := ports[0].Stats(), ports[1].Stats()
 	t.Logf("testpmd: %d rx, %d tx in ~3 s; vhu0 rx %d tx %d, vhu1 rx %d tx %d",
 		rx, tx, st0.RxPackets, st0.TxPackets, st1.RxPackets, st1.TxPackets)
 	if rx < 10000 {
-		t.Fatalf("testpmd received only %d packets through the switch\n%s", rx, out.String())
+		t.Fatalf("testpmd received only %d packets through the switch\n%s", rx, pmd.Output())
 	}
 	if queues > 1 {
 		for i := range ports {
