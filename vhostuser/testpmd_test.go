@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gvswitch/bench/testpmd"
 	"gvswitch/internal/testenv"
 	"gvswitch/vhostuser"
@@ -29,20 +27,7 @@ func TestTestpmdForwarding(t *testing.T) {
 }
 
 func testpmdForward(t *testing.T, queues int) {
-	testenv.ReserveHugepages(t, 256)
-	// DPDK's key=value device arguments cannot hold a path with '=' or
-	// ',' (t.TempDir's names may have them).
-	dir, err := os.MkdirTemp("", "gvs-vhtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	huge := filepath.Join(dir, "huge")
-	os.Mkdir(huge, 0o700)
-	if err := unix.Mount("hugetlbfs", huge, "hugetlbfs", 0, "pagesize=2M"); err != nil {
-		testenv.Skip(t, "mount hugetlbfs: %v", err)
-	}
-	defer unix.Unmount(huge, unix.MNT_DETACH)
+	dir, huge := testenv.DPDKDirs(t, "gvs-vhtest", 256)
 	pool := newPool(t)
 	var logs logBuf
 	socks := [2]string{filepath.Join(dir, "vhu0.sock"), filepath.Join(dir, "vhu1.sock")}

@@ -96,3 +96,27 @@ func withHugepageLock(fn func() error) error {
 	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
 	return fn()
 }
+
+// DPDKDirs prepares what a test needs to run a DPDK process: n 2 MiB
+// hugepages reserved (ReserveHugepages), a fresh directory whose path DPDK's
+// key=value device arguments can hold (no '=' or ',', which t.TempDir's
+// names may have), and a hugetlbfs mounted at huge inside it. Cleanup
+// unmounts and removes both.
+func DPDKDirs(t testing.TB, pattern string, n int) (dir, huge string) {
+	t.Helper()
+	ReserveHugepages(t, n)
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	huge = dir + "/huge"
+	if err := os.Mkdir(huge, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("hugetlbfs", huge, "hugetlbfs", 0, "pagesize=2M"); err != nil {
+		Skip(t, "mount hugetlbfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(huge, unix.MNT_DETACH) })
+	return dir, huge
+}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gvswitch/bench/testpmd"
 	"gvswitch/internal/testenv"
 )
@@ -29,19 +27,7 @@ func TestVhostUserTestpmd(t *testing.T) {
 }
 
 func vhostTestpmd(t *testing.T, queues int) {
-	testenv.ReserveHugepages(t, 256)
-	// DPDK device arguments cannot hold a path with '=' or ','.
-	dir, err := os.MkdirTemp("", "gvs-e2e-pmd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	huge := filepath.Join(dir, "huge")
-	os.Mkdir(huge, 0o700)
-	if err := unix.Mount("hugetlbfs", huge, "hugetlbfs", 0, "pagesize=2M"); err != nil {
-		testenv.Skip(t, "mount hugetlbfs: %v", err)
-	}
-	defer unix.Unmount(huge, unix.MNT_DETACH)
+	dir, huge := testenv.DPDKDirs(t, "gvs-e2e-pmd", 256)
 
 	ns := NewNetns(t, "vhpmd")
 	d := StartDaemon(t, DaemonOptions{Netns: ns})
