@@ -135,3 +135,23 @@ func PutBurst(pkts []*Packet) {
 		pkts = pkts[n:]
 	}
 }
+
+// BufferSize is the arena space one buffer of dataRoom bytes takes
+// (headroom included, rounded to a cache line).
+func BufferSize(dataRoom int) int { return roundUp(Headroom+dataRoom, 64) }
+
+// NewArenaPool maps an arena for count buffers of dataRoom bytes and carves
+// one pool out of all of it. The arena is the caller's to close, once no
+// packet of the pool is in use any more.
+func NewArenaPool(name string, count, dataRoom int, opt ArenaOptions) (*Pool, *Arena, error) {
+	a, err := NewArena(count*BufferSize(dataRoom), opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, _, err := NewPool(name, a, 0, count, dataRoom)
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return p, a, nil
+}

@@ -55,15 +55,6 @@ func kernelOffloads(c reconcile.IfaceConfig) (keep bool, gso *dataplane.Pool) {
 }
 
 func newGSOPool() (*dataplane.Pool, error) {
-	size := gsoBuffers * (dataplane.Headroom + afpacket.MaxGSOFrame + 64)
-	a, err := dataplane.NewArena(size, dataplane.ArenaOptions{})
-	if err != nil {
-		return nil, err
-	}
-	p, _, err := dataplane.NewPool("gso", a, 0, gsoBuffers, afpacket.MaxGSOFrame)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	return p, nil
+	p, _, err := dataplane.NewArenaPool("gso", gsoBuffers, afpacket.MaxGSOFrame, dataplane.ArenaOptions{})
+	return p, err
 }

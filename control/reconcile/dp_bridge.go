@@ -118,17 +118,11 @@ func (b *bridgeDatapath) pool() (*dataplane.Pool, error) {
 		opt.HugePages = true
 		opt.HugetlbfsDir = b.other["dpdk-hugepage-dir"]
 	}
-	a, err := dataplane.NewArena(size, opt)
+	count := size / dataplane.BufferSize(dataplane.DefaultDataRoom)
+	p, a, err := dataplane.NewArenaPool("packets", count, dataplane.DefaultDataRoom, opt)
 	if err != nil {
 		b.poolErr = fmt.Errorf("packet memory of %d MB: %w", size>>20, err)
 		return nil, b.poolErr
-	}
-	count := size / (dataplane.Headroom + dataplane.DefaultDataRoom + 64)
-	p, _, err := dataplane.NewPool("packets", a, 0, count, dataplane.DefaultDataRoom)
-	if err != nil {
-		a.Close()
-		b.poolErr = err
-		return nil, err
 	}
 	b.arena, b.pkts = a, p
 	dpLog.Info("packet memory: %d MB (%s pages), %d buffers", size>>20, map[bool]string{true: "huge", false: "ordinary"}[a.Huge()], count)

@@ -26,15 +26,11 @@ var small = Options{Frames: 1024, RingSize: 256}
 
 func testPool(t testing.TB, n int) *dataplane.Pool {
 	t.Helper()
-	a, err := dataplane.NewArena(n*(dataplane.Headroom+dataplane.DefaultDataRoom+64), dataplane.ArenaOptions{})
+	p, a, err := dataplane.NewArenaPool("test", n, dataplane.DefaultDataRoom, dataplane.ArenaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	p, _, err := dataplane.NewPool("test", a, 0, n, dataplane.DefaultDataRoom)
-	if err != nil {
-		t.Fatal(err)
-	}
 	return p
 }
 
