@@ -108,7 +108,6 @@ type Port struct {
 	kmu          sync.Mutex
 	kernelDrops  uint64
 	closeOnce    sync.Once
-	closeErr     error
 	gsoSegmented atomic.Uint64
 }
 
@@ -178,62 +177,13 @@ func linkUp(l netlink.Link) bool {
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func (p *Port) openSocket(opt Options) error {
-	// Protocol 0: the socket receives nothing until bind, so no frame
-	// of another interface lands in the ring.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	r, err := takeRingSocket(geometryFor(opt.RxFrames, p.dataRoom))
 	if err != nil {
-		return fmt.Errorf("socket(AF_PACKET): %w", err)
+		return err
 	}
-	p.fd = fd
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
-		return fmt.Errorf("PACKET_VERSION: %w", err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-		return fmt.Errorf("PACKET_VNET_HDR: %w", err)
-	}
-	// A frame the kernel refuses (bad offsets, too long) is skipped
-	// instead of stopping the transmit ring at it (packet_mmap.rst,
-	// PACKET_LOSS).
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
-		return fmt.Errorf("PACKET_LOSS: %w", err)
-	}
-	// Linux 4.20+; older kernels still get PACKET_OUTGOING filtering.
-	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
-
-	nrx := opt.RxFrames
-	if nrx <= 0 {
-		nrx = DefaultRxFrames
-	}
-	perBlock := rxBlockSize / rxFrameSize
-	rxBlocks := (nrx + perBlock - 1) / perBlock
-	rxReq := unix.TpacketReq{Block_size: rxBlockSize, Block_nr: uint32(rxBlocks), Frame_size: rxFrameSize, Frame_nr: uint32(rxBlocks * perBlock)}
-	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
-		return fmt.Errorf("PACKET_RX_RING: %w", err)
-	}
-	p.txFrame = roundUp(txDataOff+offload.VnetHdrLen+p.dataRoom, unix.TPACKET_ALIGNMENT)
-	txBlock := max(txBlockSize, roundUp(p.txFrame, unix.Getpagesize()))
-	txPerBlock := txBlock / p.txFrame
-	txBlocks := (txFrames + txPerBlock - 1) / txPerBlock
-	txReq := unix.TpacketReq{Block_size: uint32(txBlock), Block_nr: uint32(txBlocks), Frame_size: uint32(p.txFrame), Frame_nr: uint32(txBlocks * txPerBlock)}
-	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
-		return fmt.Errorf("PACKET_TX_RING: %w", err)
-	}
-	rxSize := rxBlocks * rxBlockSize
-	mem, err := unix.Mmap(fd, 0, rxSize+txBlocks*txBlock, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
-	if err != nil {
-		return fmt.Errorf("mmap rings: %w", err)
-	}
-	p.mem = mem
-	for b := 0; b < rxBlocks; b++ {
-		for f := 0; f < perBlock; f++ {
-			p.rxOff = append(p.rxOff, b*rxBlockSize+f*rxFrameSize)
-		}
-	}
-	for b := 0; b < txBlocks; b++ {
-		for f := 0; f < txPerBlock; f++ {
-			p.txOff = append(p.txOff, rxSize+b*txBlock+f*p.txFrame)
-		}
-	}
+	fd := r.fd
+	p.fd, p.mem, p.txFrame = fd, r.mem, r.geo.txFrame
+	p.rxOff, p.txOff = r.geo.rxOffsets(), r.geo.txOffsets()
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: p.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fmt.Errorf("bind ifindex %d: %w", p.ifindex, err)
@@ -252,11 +202,15 @@ func (p *Port) openSocket(opt Options) error {
 	if err := unix.Bind(big, &unix.SockaddrLinklayer{Ifindex: p.ifindex}); err != nil {
 		return fmt.Errorf("bind ifindex %d: %w", p.ifindex, err)
 	}
-	mreq := unix.PacketMreq{Ifindex: int32(p.ifindex), Type: unix.PACKET_MR_PROMISC}
-	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, p.promisc()); err != nil {
 		return fmt.Errorf("promiscuous mode: %w", err)
 	}
 	return nil
+}
+
+// promisc is the membership that puts the interface in promiscuous mode.
+func (p *Port) promisc() *unix.PacketMreq {
+	return &unix.PacketMreq{Ifindex: int32(p.ifindex), Type: unix.PACKET_MR_PROMISC}
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
@@ -361,8 +315,10 @@ func (p *Port) Status() map[string]string {
 	return map[string]string{"driver_name": "af_packet", "ifindex": fmt.Sprint(p.ifindex)}
 }
 
-// Close releases the socket, its rings and its buffers; the kernel
-// interface stays (and leaves promiscuous mode).
+// Close releases the port's buffers and takes the interface out of
+// promiscuous mode at once; the socket and its rings are released in the
+// background (closing them waits for RCU grace periods: see rings.go).
+// The kernel interface stays.
 func (p *Port) Close() error {
 	p.closeOnce.Do(func() {
 		if p.rxCache != nil {
@@ -370,29 +326,21 @@ func (p *Port) Close() error {
 			p.txCache.Flush()
 		}
 		p.offl.Close()
-		if p.mem != nil {
-			if err := unix.Munmap(p.mem); err != nil {
-				p.closeErr = err
-			}
-			p.mem = nil
-		}
 		p.kmu.Lock()
-		if p.fd >= 0 {
-			if err := unix.Close(p.fd); err != nil && p.closeErr == nil {
-				p.closeErr = err
-			}
-			p.fd = -1
-		}
-		if p.bigFd >= 0 {
-			unix.Close(p.bigFd)
-			p.bigFd = -1
-		}
+		fd, big, mem := p.fd, p.bigFd, p.mem
+		p.fd, p.bigFd, p.mem = -1, -1, nil
 		p.kmu.Unlock()
+		if fd >= 0 {
+			// Not an error if the membership was never added (a
+			// failed Open) or the interface is gone.
+			unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_DROP_MEMBERSHIP, p.promisc())
+		}
+		releaseSocket(mem, fd, big)
 		if p.nl != nil {
 			p.nl.Close()
 		}
 	})
-	return p.closeErr
+	return nil
 }
 
 // TxOffloads implements dataplane.OffloadCapable: the kernel takes

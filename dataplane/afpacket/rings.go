@@ -1,0 +1,259 @@
+package afpacket
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"gvswitch/internal/offload"
+)
+
+// Setting up or tearing down a PACKET_MMAP ring costs an RCU grace period
+// each (packet_set_ring calls synchronize_net, net/packet/af_packet.c),
+// and closing the socket one more (packet_release): 10 to 25 ms per port
+// to open it and up to 50 ms to close it, most of it waiting, on a kernel
+// that does nothing else. A port being added or deleted is what a waiting
+// ovs-vsctl add-port/del-port waits for, so neither happens on that path:
+// Open takes a socket whose rings were set up in advance (a spare, made in
+// the background after the previous Open), and Close hands the socket to a
+// goroutine that closes it. The spare costs the memory of one port's rings
+// (about 9 MiB) from the first Open on.
+
+// geometry is the layout of a socket's rings: receive slots of rxFrameSize
+// in rxBlocks blocks of rxBlockSize, then transmit slots of txFrame bytes
+// in txBlocks blocks of txBlock bytes, mapped in that order.
+type geometry struct {
+	rxBlocks, txBlocks int
+	txBlock, txFrame   int
+}
+
+// geometryFor is the layout for nrx receive slots (DefaultRxFrames if 0)
+// and transmit slots that hold a pool buffer of dataRoom bytes.
+func geometryFor(nrx, dataRoom int) geometry {
+	if nrx <= 0 {
+		nrx = DefaultRxFrames
+	}
+	perBlock := rxBlockSize / rxFrameSize
+	g := geometry{rxBlocks: (nrx + perBlock - 1) / perBlock}
+	g.txFrame = roundUp(txDataOff+offload.VnetHdrLen+dataRoom, unix.TPACKET_ALIGNMENT)
+	g.txBlock = max(txBlockSize, roundUp(g.txFrame, unix.Getpagesize()))
+	txPerBlock := g.txBlock / g.txFrame
+	g.txBlocks = (txFrames + txPerBlock - 1) / txPerBlock
+	return g
+}
+
+// rxOffsets and txOffsets are the offsets of the slots in the mapping.
+func (g geometry) rxOffsets() []int {
+	perBlock := rxBlockSize / rxFrameSize
+	off := make([]int, 0, g.rxBlocks*perBlock)
+	for b := 0; b < g.rxBlocks; b++ {
+		for f := 0; f < perBlock; f++ {
+			off = append(off, b*rxBlockSize+f*rxFrameSize)
+		}
+	}
+	return off
+}
+
+func (g geometry) txOffsets() []int {
+	perBlock := g.txBlock / g.txFrame
+	off := make([]int, 0, g.txBlocks*perBlock)
+	for b := 0; b < g.txBlocks; b++ {
+		for f := 0; f < perBlock; f++ {
+			off = append(off, g.rxBlocks*rxBlockSize+b*g.txBlock+f*g.txFrame)
+		}
+	}
+	return off
+}
+
+// ringSocket is an AF_PACKET socket with its rings set up and mapped, not
+// bound to any interface yet (protocol 0: it receives nothing).
+type ringSocket struct {
+	fd  int
+	mem []byte
+	geo geometry
+	ns  netnsID // the network namespace it was made in
+}
+
+func newRingSocket(g geometry) (*ringSocket, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socket(AF_PACKET): %w", err)
+	}
+	r := &ringSocket{fd: fd, geo: g}
+	if err := r.setup(); err != nil {
+		r.release()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *ringSocket) setup() error {
+	fd, g := r.fd, r.geo
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return fmt.Errorf("PACKET_VERSION: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fmt.Errorf("PACKET_VNET_HDR: %w", err)
+	}
+	// A frame the kernel refuses (bad offsets, too long) is skipped
+	// instead of stopping the transmit ring at it (packet_mmap.rst,
+	// PACKET_LOSS).
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
+		return fmt.Errorf("PACKET_LOSS: %w", err)
+	}
+	// Linux 4.20+; older kernels still get PACKET_OUTGOING filtering.
+	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+
+	perBlock := rxBlockSize / rxFrameSize
+	rxReq := unix.TpacketReq{Block_size: rxBlockSize, Block_nr: uint32(g.rxBlocks), Frame_size: rxFrameSize, Frame_nr: uint32(g.rxBlocks * perBlock)}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxReq); err != nil {
+		return fmt.Errorf("PACKET_RX_RING: %w", err)
+	}
+	txPerBlock := g.txBlock / g.txFrame
+	txReq := unix.TpacketReq{Block_size: uint32(g.txBlock), Block_nr: uint32(g.txBlocks), Frame_size: uint32(g.txFrame), Frame_nr: uint32(g.txBlocks * txPerBlock)}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txReq); err != nil {
+		return fmt.Errorf("PACKET_TX_RING: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, g.rxBlocks*rxBlockSize+g.txBlocks*g.txBlock, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("mmap rings: %w", err)
+	}
+	r.mem = mem
+	return nil
+}
+
+// release unmaps and closes the socket in the background (see the top of
+// this file).
+func (r *ringSocket) release() {
+	releaseSocket(r.mem, r.fd)
+}
+
+// pendingCloses counts sockets still being closed by releaseSocket.
+var pendingCloses sync.WaitGroup
+
+// releaseSocket unmaps mem and closes the sockets fds (-1 skipped) in a
+// goroutine of its own.
+func releaseSocket(mem []byte, fds ...int) {
+	pendingCloses.Add(1)
+	go func() {
+		defer pendingCloses.Done()
+		if mem != nil {
+			unix.Munmap(mem)
+		}
+		for _, fd := range fds {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}()
+}
+
+// netnsID identifies a network namespace (the device and inode of its
+// nsfs file).
+type netnsID struct{ dev, ino uint64 }
+
+// threadNetns is the network namespace of the calling thread.
+func threadNetns() (netnsID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return netnsID{}, err
+	}
+	return netnsID{st.Dev, st.Ino}, nil
+}
+
+// spare is the one ring socket kept ready for the next Open. building is
+// set while a goroutine makes one; taken counts the spares Open used (for
+// tests).
+var spare struct {
+	mu       sync.Mutex
+	r        *ringSocket
+	building bool
+	done     chan struct{} // closed when the build under way ends
+	taken    int
+}
+
+// takeRingSocket returns a ring socket of geometry g made in the calling
+// thread's network namespace: the spare if it fits, else a new one. It
+// then has a new spare made in the background for the next call.
+func takeRingSocket(g geometry) (*ringSocket, error) {
+	ns, nsErr := threadNetns()
+	spare.mu.Lock()
+	r := spare.r
+	if r != nil && nsErr == nil && r.geo == g && r.ns == ns {
+		spare.r = nil
+		spare.taken++
+	} else {
+		r = nil
+	}
+	spare.mu.Unlock()
+	if r == nil {
+		var err error
+		if r, err = newRingSocket(g); err != nil {
+			return nil, err
+		}
+	}
+	if nsErr == nil {
+		r.ns = ns
+		refillSpare(g, ns)
+	}
+	return r, nil
+}
+
+// refillSpare makes a spare of geometry g in namespace ns in the
+// background, unless one is ready or being made. The goroutine enters ns
+// if it is not the one its thread is in (a caller in another namespace
+// runs on a locked thread that the goroutine cannot share).
+func refillSpare(g geometry, ns netnsID) {
+	spare.mu.Lock()
+	defer spare.mu.Unlock()
+	if spare.building || (spare.r != nil && spare.r.geo == g && spare.r.ns == ns) {
+		return
+	}
+	nsFd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	spare.building = true
+	done := make(chan struct{})
+	spare.done = done
+	go func() {
+		defer close(done)
+		r := buildSpare(g, ns, nsFd)
+		spare.mu.Lock()
+		old := spare.r
+		if r != nil {
+			spare.r = r
+		} else {
+			old = nil
+		}
+		spare.building = false
+		spare.mu.Unlock()
+		if old != nil {
+			old.release()
+		}
+	}()
+}
+
+// buildSpare makes a ring socket in the namespace of nsFd (whose id is ns)
+// and closes nsFd; nil if that fails.
+func buildSpare(g geometry, ns netnsID, nsFd int) *ringSocket {
+	runtime.LockOSThread()
+	defer unix.Close(nsFd)
+	if cur, err := threadNetns(); err != nil || cur != ns {
+		// The thread stays locked: it ends with the goroutine instead
+		// of running others in ns.
+		if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
+			return nil
+		}
+	} else {
+		defer runtime.UnlockOSThread()
+	}
+	r, err := newRingSocket(g)
+	if err != nil {
+		return nil
+	}
+	r.ns = ns
+	return r
+}

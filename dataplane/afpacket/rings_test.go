@@ -1,0 +1,121 @@
+package afpacket
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"gvswitch/internal/netns"
+	"gvswitch/internal/testenv"
+)
+
+// waitSpare waits for the spare being made, if any.
+func waitSpare(t testing.TB) {
+	t.Helper()
+	spare.mu.Lock()
+	done := spare.done
+	spare.mu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("spare ring socket not made in 10 s")
+	}
+}
+
+func sparesTaken() int {
+	spare.mu.Lock()
+	defer spare.mu.Unlock()
+	return spare.taken
+}
+
+// promiscuous reports whether interface name in ns is in promiscuous mode.
+func promiscuous(t testing.TB, ns *netns.NS, name string) bool {
+	t.Helper()
+	out := ns.Run(t, "ip", "-d", "link", "show", name)
+	return strings.Contains(out, "promiscuity 1") || strings.Contains(out, "PROMISC")
+}
+
+// TestSpareRings: the second port opened in a namespace gets the ring
+// socket made in the background after the first, and carries frames both
+// ways like the first; a port opened in another namespace does not get
+// it.
+func TestSpareRings(t *testing.T) {
+	testenv.NeedRoot(t)
+	pool := testPool(t, 1024)
+	ns := quietNS(t, "afsp")
+	a, b := netns.Name("afsa"), netns.Name("afsb")
+	netns.Veth(t, a, ns, b, ns)
+	x := openIn(t, ns, a, Options{Pool: pool})
+	waitSpare(t)
+	before := sparesTaken()
+	y := openIn(t, ns, b, Options{Pool: pool})
+	if got := sparesTaken(); got != before+1 {
+		t.Fatalf("second Open in the namespace took %d spare(s), want 1", got-before)
+	}
+	for _, c := range []struct {
+		name     string
+		from, to *Port
+	}{{"x to y", x, y}, {"y to x", y, x}} {
+		f := frame(2, 1, 0, 100, 7)
+		send(t, pool, c.from, f)
+		got := receive(t, c.to, 1, 2*time.Second)
+		if len(got) != 1 || !bytes.Equal(got[0], f) {
+			t.Fatalf("%s: received %x, want %x", c.name, got, f)
+		}
+	}
+
+	// The spare made after y's Open is in ns: a port in another
+	// namespace makes its own rings.
+	waitSpare(t)
+	other := quietNS(t, "afso")
+	c, d := netns.Name("afsc"), netns.Name("afsd")
+	netns.Veth(t, c, other, d, other)
+	before = sparesTaken()
+	openIn(t, other, c, Options{Pool: pool})
+	if got := sparesTaken(); got != before {
+		t.Fatalf("Open in another namespace took a spare made in %s", ns.Name)
+	}
+}
+
+// TestCloseIsImmediate: Close takes the interface out of promiscuous mode
+// before it returns (the socket is released in the background), and the
+// interface can be opened again at once and carries frames.
+func TestCloseIsImmediate(t *testing.T) {
+	testenv.NeedRoot(t)
+	pool := testPool(t, 1024)
+	ns := quietNS(t, "afcl")
+	a, b := netns.Name("afca"), netns.Name("afcb")
+	netns.Veth(t, a, ns, b, ns)
+	y := openIn(t, ns, b, Options{Pool: pool})
+	for round := 0; round < 3; round++ {
+		x := openIn(t, ns, a, Options{Pool: pool})
+		if !promiscuous(t, ns, a) {
+			t.Fatalf("round %d: %s not promiscuous while open", round, a)
+		}
+		f := frame(2, 1, 0, 80, byte(round))
+		send(t, pool, x, f)
+		if got := receive(t, y, 1, 2*time.Second); len(got) != 1 || !bytes.Equal(got[0], f) {
+			t.Fatalf("round %d: received %x, want %x", round, got, f)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if promiscuous(t, ns, a) {
+			t.Fatalf("round %d: %s still promiscuous after Close", round, a)
+		}
+	}
+	// The sockets of the closed ports are released soon after: none is
+	// left bound to a (/proc/net/packet lists the namespace's packet
+	// sockets with the ifindex they are bound to).
+	pendingCloses.Wait()
+	idx := strings.TrimSpace(ns.Run(t, "cat", "/sys/class/net/"+a+"/ifindex"))
+	for _, line := range strings.Split(ns.Run(t, "cat", "/proc/net/packet"), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == idx {
+			t.Fatalf("a packet socket is still bound to %s (ifindex %s) after Close: %s", a, idx, line)
+		}
+	}
+}
