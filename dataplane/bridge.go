@@ -12,6 +12,7 @@ import (
 
 	"gvswitch/bond"
 	"gvswitch/fdb"
+	"gvswitch/internal/relaxed"
 )
 
 // Bridge errors callers test for.
@@ -138,18 +139,9 @@ type PortInfo struct {
 // onto it (PMDs, or the control plane injecting a frame). Uncontended, it
 // costs one compare-and-swap per burst; padded to its own cache line.
 type txLock struct {
-	v atomic.Uint32
+	relaxed.SpinLock
 	_ [60]byte
 }
-
-func (l *txLock) lock() {
-	for i := 0; !l.v.CompareAndSwap(0, 1); i++ {
-		if i&63 == 63 {
-			runtime.Gosched() // the holder may share our CPU
-		}
-	}
-}
-func (l *txLock) unlock() { l.v.Store(0) }
 
 const txLocks = 16
 
@@ -168,10 +160,10 @@ func (t *txTarget) send(worker int, pkts []*Packet) {
 	}
 	q := worker % nq
 	l := &t.locks[q%txLocks]
-	l.lock()
+	l.Lock()
 	// A device may panic (a vhost-user guest's memory vanishing under us
 	// faults, and the PMD recovers): never leave its queue locked.
-	defer l.unlock()
+	defer l.Unlock()
 	t.port.TxBurst(q, pkts)
 }
 
@@ -514,6 +506,10 @@ func (b *Bridge) publishLocked(changed map[uint32]PortConfig) {
 // waitQuiescent returns once every worker that was inside Process when it
 // was called has left it (so none holds a snapshot older than the call).
 func (b *Bridge) waitQuiescent() {
+	// Workers count seq with plain stores: after the barrier a worker
+	// inside Process shows an odd seq, and one entering later loads the
+	// snapshot stored before the call.
+	relaxed.Barrier()
 	for i := range b.workers {
 		w := b.workers[i].Load()
 		if w == nil {

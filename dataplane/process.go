@@ -2,12 +2,12 @@ package dataplane
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 	"time"
 
 	"gvswitch/bond"
 	"gvswitch/fdb"
 	"gvswitch/internal/offload"
+	"gvswitch/internal/relaxed"
 )
 
 // EtherTypes the pipeline looks at.
@@ -25,7 +25,9 @@ const (
 // worker is the per-goroutine state of Process: tx batches, a pool cache
 // and counters. Made on the first Process call of its id and kept.
 type worker struct {
-	seq   atomic.Uint64 // odd while inside Process (RCU-like quiescence)
+	// seq is odd while inside Process (RCU-like quiescence); plain
+	// stores, fenced by waitQuiescent's relaxed.Barrier.
+	seq   relaxed.Counter
 	id    int
 	cache *PoolCache
 	outs  []outBatch // by snapshot port index
@@ -37,8 +39,9 @@ type worker struct {
 	// Segmenters of the egress path and of flood copies (the flood's
 	// output may flush a batch that segments meanwhile).
 	txSeg, floodSeg offload.Segmenter
-	hits            atomic.Uint64
-	misses          atomic.Uint64
+	hits            relaxed.Counter
+	misses          relaxed.Counter
+	burst           BurstStats // of the Process call running
 	emc             [emcSize]emcEntry
 	noEMC           bool
 }
@@ -69,6 +72,7 @@ func (w *worker) lookup(t *fdb.Table, gen uint64, vlan uint16, dst [6]byte) (uin
 	k := fdb.Key(vlan, dst) | emcValid
 	e := &w.emc[(k*0x9e3779b97f4a7c15)>>(64-emcBits)]
 	if e.key == k && e.gen == gen {
+		w.burst.CacheHits++
 		return e.port, true
 	}
 	p, ok := t.Lookup(vlan, dst)
@@ -124,6 +128,18 @@ func (w *worker) prepare(s *snapshot) {
 	}
 }
 
+// BurstStats says what Process did with one burst, for the caller's
+// counters (pmd-stats-show: the exact-match cache hits are its "emc hits",
+// the other destination lookups its "megaflow hits").
+type BurstStats struct {
+	// Lookups: unicast destinations looked up; CacheHits of them were
+	// answered by the worker's exact-match cache; Misses were unknown
+	// (and flooded).
+	Lookups, CacheHits, Misses uint32
+	// Sent packets in Batches TxBurst calls.
+	Sent, Batches uint32
+}
+
 // Process runs the bridge pipeline on one received burst: parse, slow
 // protocols, reserved multicast, VLAN admission, learning, lookup or flood,
 // egress VLAN, MTU, and one TxBurst per output device. It takes ownership
@@ -133,14 +149,16 @@ func (w *worker) prepare(s *snapshot) {
 // (worker % NumTxQueues, under a per-queue lock). inPort is the bridge port
 // number the burst came from, member the bond member index (-1 for a plain
 // port). Process never blocks, and allocates only on the first call of a
-// worker and after a configuration change.
-func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet) {
+// worker and after a configuration change. It returns what it did with
+// the burst, for the caller's counters.
+func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet) BurstStats {
 	if uint(workerID) >= MaxWorkers {
 		PutBurst(pkts) // programmer error in the caller; do not crash
-		return
+		return BurstStats{}
 	}
 	w := b.worker(workerID)
 	w.seq.Add(1)
+	w.burst = BurstStats{}
 	// The PMD recovers from a panic below us (a faulting device): leave
 	// the worker consistent and quiescent even then.
 	finished := false
@@ -156,7 +174,7 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 	if in < 0 {
 		w.cache.PutBurst(pkts)
 		finished = true
-		return
+		return BurstStats{}
 	}
 	pv := &s.ports[in]
 	bp := pv.bp
@@ -327,6 +345,9 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 		w.misses.Add(nMiss)
 	}
 	finished = true
+	w.burst.Lookups = uint32(nHit + nMiss)
+	w.burst.Misses = uint32(nMiss)
+	return w.burst
 }
 
 // reset drops what a burst interrupted by a panic left in the batches
@@ -472,6 +493,8 @@ func (w *worker) transmit(bp *bridgePort, t *txTarget, send []*Packet) []*Packet
 		c.record(send, CaptureTx, time.Now().UnixNano())
 	}
 	t.send(w.id, send)
+	w.burst.Sent += uint32(len(send))
+	w.burst.Batches++
 	clear(send)
 	return send[:0]
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"gvswitch/dataplane"
+	"gvswitch/internal/relaxed"
 )
 
 // BurstSize is the most packets a PMD receives from one rx queue at a time.
@@ -40,7 +41,7 @@ type Rxq struct {
 	// Processing cycles: cur for the running interval, hist for the last
 	// numIntervals finished ones (hist[histIdx%numIntervals] newest).
 	// Written by the polling PMD only.
-	cur     atomic.Uint64
+	cur     relaxed.Counter
 	hist    [numIntervals]atomic.Uint64
 	histIdx atomic.Uint32
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gvswitch/dataplane"
+	"gvswitch/internal/relaxed"
 )
 
 // Counter names one of the per-PMD packet counters of pmd-stats-show.
@@ -66,7 +67,7 @@ type Thread struct {
 	txq  int
 
 	list     atomic.Pointer[[]*Rxq]
-	epoch    atomic.Uint64
+	epoch    relaxed.Counter // loop iterations (plain stores: quiesce fences)
 	stop     atomic.Bool
 	done     chan struct{}
 	tid      atomic.Int32
@@ -76,7 +77,9 @@ type Thread struct {
 	// cur is the queue being polled, for panic attribution; PMD-local.
 	cur *Rxq
 
-	stats [numStats]atomic.Uint64
+	// stats are written by the PMD with plain stores (by any goroutine,
+	// atomically, for the main thread).
+	stats [numStats]relaxed.Counter
 	// Wall cycles of the last finished interval and busy cycles of the
 	// last numIntervals ones.
 	intrvlCycles atomic.Uint64
@@ -99,7 +102,7 @@ func (t *Thread) NUMA() int { return t.numa }
 // TxQueue is the tx queue this thread uses on every port: 0 for the main
 // thread, 1, 2, ... for PMDs, unique among the live threads. When a port
 // has fewer tx queues, the caller maps it (e.g. TxQueue() % n) and
-// serialises the shared queue (see SpinLock).
+// serialises the shared queue (see relaxed.SpinLock).
 func (t *Thread) TxQueue() int { return t.txq }
 
 // TID is the OS thread id of a running PMD, 0 before it started.
@@ -112,9 +115,14 @@ func (t *Thread) Panics() uint64 { return t.panics.Load() }
 // safe from the thread's own goroutine (and, for the main thread, from
 // any goroutine).
 func (t *Thread) Add(c Counter, n uint64) {
-	if c >= 0 && c < numStats {
-		t.stats[c].Add(n)
+	if c < 0 || c >= numStats {
+		return
 	}
+	if t.core < 0 {
+		t.stats[c].AddShared(n)
+		return
+	}
+	t.stats[c].Add(n)
 }
 
 // Quiesce returns once the PMD has finished the loop iteration it was in
@@ -124,6 +132,10 @@ func (t *Thread) quiesce(timeout time.Duration) bool {
 	if t.core < 0 {
 		return true
 	}
+	// The PMD counts epochs with plain stores: the barrier makes the
+	// count it has reached visible here, and makes its next iteration see
+	// what the caller published before the call.
+	relaxed.Barrier()
 	e := t.epoch.Load()
 	deadline := time.Now().Add(timeout)
 	for t.epoch.Load() == e {
@@ -254,7 +266,8 @@ func (t *Thread) pollOnce(list []*Rxq, pkts *[BurstSize]*dataplane.Packet, mark 
 func (t *Thread) endInterval(list []*Rxq, wall, busy uint64) {
 	for _, q := range list {
 		i := q.histIdx.Add(1)
-		q.hist[i%numIntervals].Store(q.cur.Swap(0))
+		q.hist[i%numIntervals].Store(q.cur.Load())
+		q.cur.Store(0)
 	}
 	i := t.busyIdx.Add(1)
 	t.busyHist[i%numIntervals].Store(busy)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gvswitch/dataplane"
+	"gvswitch/internal/relaxed"
 	"gvswitch/vhostuser/virtq"
 )
 
@@ -53,11 +54,13 @@ const (
 // the flag that says it is inside a burst. Slots are padded apart so two
 // PMDs polling different vrings do not share a cache line.
 type vringSlot struct {
-	live     atomic.Pointer[virtq.Queue]
-	busy     atomic.Int32
+	live atomic.Pointer[virtq.Queue]
+	// busy is set while a PMD is inside a burst on the vring; a plain
+	// store, paired with relaxed.Barrier in stopVring.
+	busy     relaxed.Flag
 	reported atomic.Bool
 	stats    virtq.Stats
-	retries  atomic.Uint64 // ovs_tx_retries
+	retries  relaxed.Counter // ovs_tx_retries
 	// IOTLB miss de-duplication, touched by the polling PMD only.
 	lastMiss uint64
 	missWait int
@@ -289,10 +292,10 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		return 0
 	}
 	s := &p.vrings[2*q+1]
-	s.busy.Store(1)
+	s.busy.Set(1)
 	vq := s.live.Load()
 	if vq == nil {
-		s.busy.Store(0)
+		s.busy.Set(0)
 		return 0
 	}
 	n := 0
@@ -300,7 +303,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 		n = p.injectRARP(pkts)
 	}
 	n += p.dequeue(s, vq, pkts[n:])
-	s.busy.Store(0)
+	s.busy.Set(0)
 	return n
 }
 
@@ -333,19 +336,19 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	var s *vringSlot
 	if uint(q) < MaxQueuePairs {
 		s = &p.vrings[2*q]
-		s.busy.Store(1)
+		s.busy.Set(1)
 		vq = s.live.Load()
 	}
 	if vq == nil {
 		if s != nil {
-			s.busy.Store(0)
+			s.busy.Set(0)
 		}
 		p.noDevDrops.Add(uint64(len(pkts)))
 		dataplane.PutBurst(pkts)
 		return 0
 	}
 	n := p.enqueue(s, vq, pkts)
-	s.busy.Store(0)
+	s.busy.Set(0)
 	dataplane.PutBurst(pkts)
 	return n
 }
@@ -612,6 +615,9 @@ func (p *Port) isClosed() bool {
 func (p *Port) stopVring(i int) *virtq.Queue {
 	s := &p.vrings[i]
 	old := s.live.Swap(nil)
+	// The PMD sets busy with a plain store before it loads live: after
+	// the barrier either its busy is visible here or its load sees nil.
+	relaxed.Barrier()
 	for s.busy.Load() != 0 {
 		runtime.Gosched()
 	}

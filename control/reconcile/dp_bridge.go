@@ -242,6 +242,22 @@ type queueNotifier interface {
 	SetQueueChangeNotify(func())
 }
 
+// countBurst files what the bridge did with a burst of n packets in the
+// PMD's pmd-stats-show counters, in OVS's terms: a hit in the worker's
+// exact-match cache is an "emc hit", every other packet (an FDB lookup, a
+// flood) a "megaflow hit" of one subtable lookup.
+func countBurst(t *pmd.Thread, n int, s dataplane.BurstStats) {
+	t.Add(pmd.EMCHits, uint64(s.CacheHits))
+	if mf := uint64(n) - uint64(s.CacheHits); mf > 0 {
+		t.Add(pmd.MegaflowHits, mf)
+		t.Add(pmd.MegaflowLookups, mf)
+	}
+	if s.Batches != 0 {
+		t.Add(pmd.SentPackets, uint64(s.Sent))
+		t.Add(pmd.SentBatches, uint64(s.Batches))
+	}
+}
+
 // addRxqs hands the rx queues of one device to the PMDs, each burst going
 // to br.Process as coming from bridge port no (bond member member).
 func (b *bridgeDatapath) addRxqs(br *dataplane.Bridge, no uint32, member int, f *iface) []*pmd.Rxq {
@@ -252,7 +268,7 @@ func (b *bridgeDatapath) addRxqs(br *dataplane.Bridge, no uint32, member int, f 
 	var qs []*pmd.Rxq
 	for q := 0; q < f.dp.NumRxQueues(); q++ {
 		rq := pmd.NewRxq(f.dp, q, func(t *pmd.Thread, _ *pmd.Rxq, pkts []*dataplane.Packet) {
-			br.Process(t.TxQueue(), no, member, pkts)
+			countBurst(t, len(pkts), br.Process(t.TxQueue(), no, member, pkts))
 		})
 		if c, ok := aff[q]; ok {
 			rq.Affinity = c

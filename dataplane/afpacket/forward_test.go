@@ -9,6 +9,7 @@ import (
 
 	"gvswitch/dataplane"
 	"gvswitch/internal/netns"
+	"gvswitch/internal/relaxed"
 	"gvswitch/internal/testenv"
 	"gvswitch/pmd"
 )
@@ -17,7 +18,7 @@ import (
 // switch, to test the ports and the PMD loop without the bridge.
 type wire struct {
 	ports [2]dataplane.Port
-	locks [2]pmd.SpinLock
+	locks [2]relaxed.SpinLock
 }
 
 func (w *wire) process(from int) pmd.ProcessFunc {

@@ -320,6 +320,23 @@ func TestPMDPinnedByMask(t *testing.T) {
 	if !strings.Contains(out, "main thread:\n") {
 		t.Errorf("pmd-stats-show lacks the main thread:\n%s", out)
 	}
+	// As in OVS, every packet the PMD received was an exact-match cache
+	// hit or a megaflow hit, and it sent them in batches.
+	pmd1 := out[:strings.Index(out, "main thread:")]
+	counter := func(name string) int {
+		m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + `: (\d+)`).FindStringSubmatch(pmd1)
+		if m == nil {
+			t.Fatalf("pmd-stats-show lacks %q:\n%s", name, out)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	if rx, emc, mf := counter("packets received"), counter("emc hits"), counter("megaflow hits"); emc+mf != rx || emc == 0 {
+		t.Errorf("emc hits %d + megaflow hits %d != packets received %d (or no emc hit):\n%s", emc, mf, rx, out)
+	}
+	if regexp.MustCompile(`avg\. packets per output batch: 0\.00\n`).MatchString(pmd1) {
+		t.Errorf("the PMD sent packets but reports no output batch:\n%s", out)
+	}
 	rxq := d.Appctl(t, "dpif-netdev/pmd-rxq-show").Stdout
 	for _, want := range []string{"Displaying last 60 seconds pmd usage %\n", "pmd thread numa_id 0 core_id 1:\n  isolated : false\n",
 		"  port: p1                queue-id:  0 (enabled)   pmd usage: ", "  port: p2                queue-id:  0 (enabled)   pmd usage: "} {

@@ -192,7 +192,7 @@ func (q *Queue) Broken() string {
 // reason found outside it (a memory fault). Safe from any goroutine.
 func (q *Queue) MarkBroken(reason string) {
 	if q.broken.CompareAndSwap(nil, &reason) {
-		q.stats.Errors.Add(1)
+		q.stats.Errors.AddShared(1)
 	}
 }
 
@@ -200,7 +200,7 @@ func (q *Queue) MarkBroken(reason string) {
 func (q *Queue) fail(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	if q.broken.CompareAndSwap(nil, &s) {
-		q.stats.Errors.Add(1)
+		q.stats.Errors.AddShared(1)
 	}
 }
 

@@ -1,6 +1,6 @@
 package virtq
 
-import "sync/atomic"
+import "gvswitch/internal/relaxed"
 
 // Size buckets of Stats.Sizes: the union of OVS's rx_N_to_M_packets
 // boundaries and DPDK vhost's rx_qN_size_* ones, so both can be summed
@@ -18,20 +18,23 @@ const (
 	NumSizeBuckets
 )
 
-// Stats are a queue's counters. The queue's goroutine adds to them once
-// per burst; anyone may read them.
+// Stats are a queue's counters. The goroutine processing the queue (one
+// at a time: the PMD polling it, or the holder of the port's tx queue
+// lock) adds to them once per burst, with plain stores (relaxed.Counter);
+// anyone may read them.
 type Stats struct {
-	Packets, Bytes atomic.Uint64
+	Packets, Bytes relaxed.Counter
 	// Dropped: frames lost for lack of buffers or room (ours or the
 	// guest's), or too long for the buffer.
-	Dropped atomic.Uint64
-	// Errors: malformed frames and ring violations.
-	Errors               atomic.Uint64
-	Broadcast, Multicast atomic.Uint64
-	Sizes                [NumSizeBuckets]atomic.Uint64
+	Dropped relaxed.Counter
+	// Errors: malformed frames and ring violations. Marking a queue
+	// broken may happen from any goroutine: AddShared.
+	Errors               relaxed.Counter
+	Broadcast, Multicast relaxed.Counter
+	Sizes                [NumSizeBuckets]relaxed.Counter
 	// Notifications counts interrupts sent to the guest.
-	Notifications          atomic.Uint64
-	IOTLBHits, IOTLBMisses atomic.Uint64
+	Notifications          relaxed.Counter
+	IOTLBHits, IOTLBMisses relaxed.Counter
 }
 
 func sizeBucket(n int) int {
