@@ -61,6 +61,10 @@ type vringSlot struct {
 	reported atomic.Bool
 	stats    virtq.Stats
 	retries  relaxed.Counter // ovs_tx_retries
+	// cache is the burst's packet cache in front of the port's pool:
+	// buffers for guest frames (rx vring), freed buffers (tx vring).
+	// Made and used by the goroutine inside a burst, flushed by Close.
+	cache *dataplane.PoolCache
 	// IOTLB miss de-duplication, touched by the polling PMD only.
 	lastMiss uint64
 	missWait int
@@ -146,14 +150,8 @@ func newPort(name string, mode Mode, path string, opts Options) (*Port, error) {
 	p.log = p.log.With("port", name)
 	p.pool = opts.Pool
 	if p.pool == nil {
-		const n = 4096
-		ar, err := dataplane.NewArena(n*(dataplane.Headroom+dataplane.DefaultDataRoom+64), dataplane.ArenaOptions{HugePages: true})
+		pool, ar, err := dataplane.NewArenaPool("vhost-"+name, 4096, dataplane.DefaultDataRoom, dataplane.ArenaOptions{HugePages: true})
 		if err != nil {
-			return nil, fmt.Errorf("vhost-user port %s: %w", name, err)
-		}
-		pool, _, err := dataplane.NewPool("vhost-"+name, ar, 0, n, dataplane.DefaultDataRoom)
-		if err != nil {
-			ar.Close()
 			return nil, fmt.Errorf("vhost-user port %s: %w", name, err)
 		}
 		p.ownArena, p.pool = ar, pool
@@ -302,6 +300,9 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 	if q == 0 && p.rarp.Load() != nil {
 		n = p.injectRARP(pkts)
 	}
+	if s.cache == nil {
+		s.cache = p.pool.NewCache(0)
+	}
 	n += p.dequeue(s, vq, pkts[n:])
 	s.busy.Set(0)
 	return n
@@ -316,7 +317,7 @@ func (p *Port) dequeue(s *vringSlot, vq *virtq.Queue, pkts []*dataplane.Packet) 
 			n = 0
 		}
 	}()
-	n = vq.Dequeue(p.pool, pkts)
+	n = vq.Dequeue(s.cache, pkts)
 	if n == 0 && !s.reported.Load() && vq.Broken() != "" {
 		p.reportBroken(s, vq)
 	}
@@ -348,8 +349,11 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		return 0
 	}
 	n := p.enqueue(s, vq, pkts)
+	if s.cache == nil {
+		s.cache = p.pool.NewCache(0)
+	}
+	s.cache.PutBurst(pkts)
 	s.busy.Set(0)
-	dataplane.PutBurst(pkts)
 	return n
 }
 
@@ -597,6 +601,14 @@ func (p *Port) Close() error {
 		conn.Close()
 	}
 	p.wg.Wait()
+	// No burst uses the caches once every vring is stopped: give their
+	// buffers back before the pool may go.
+	for i := range p.vrings {
+		p.stopVring(i)
+		if c := p.vrings[i].cache; c != nil {
+			c.Flush()
+		}
+	}
 	p.freePool()
 	return nil
 }

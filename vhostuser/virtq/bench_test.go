@@ -29,12 +29,12 @@ func BenchmarkDequeueEnqueue(b *testing.B) {
 			b.SetBytes(int64(size) * 32)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				n := qt.Dequeue(e.pool, pkts)
+				n := qt.Dequeue(e.cache, pkts)
 				m := qr.Enqueue(pkts[:n])
 				if n != 32 || m != 32 {
 					b.Fatalf("burst %d: %d in, %d out", i, n, m)
 				}
-				dataplane.PutBurst(pkts[:n])
+				e.cache.PutBurst(pkts[:n])
 				// The guests give the same buffers back.
 				tx.SetAvailIdx(uint16(256 + 32*(i+1)))
 				rx.SetAvailIdx(uint16(256 + 32*(i+1)))
@@ -65,9 +65,9 @@ func TestDequeueEnqueueAllocs(t *testing.T) {
 	pkts := make([]*dataplane.Packet, 32)
 	i := 0
 	allocs := testing.AllocsPerRun(100, func() {
-		n := qt.Dequeue(e.pool, pkts)
+		n := qt.Dequeue(e.cache, pkts)
 		qr.Enqueue(pkts[:n])
-		dataplane.PutBurst(pkts[:n])
+		e.cache.PutBurst(pkts[:n])
 		i++
 		tx.SetAvailIdx(uint16(256 + 32*i))
 		rx.SetAvailIdx(uint16(256 + 32*i))

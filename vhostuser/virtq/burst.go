@@ -9,11 +9,11 @@ import (
 )
 
 // Dequeue receives up to len(pkts) frames the guest transmitted, into
-// packets taken from pool, and returns how many it stored in pkts. Every
+// packets taken from cache (the caller's, in front of the packet pool), and returns how many it stored in pkts. Every
 // descriptor chain it consumes goes back to the guest in the used ring, one
 // used-index write and at most one interrupt per call. When the pool runs
 // dry the remaining chains stay in the ring for the next call.
-func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
+func (q *Queue) Dequeue(cache *dataplane.PoolCache, pkts []*dataplane.Packet) int {
 	if q.broken.Load() != nil {
 		return 0
 	}
@@ -22,7 +22,7 @@ func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
 		return 0
 	}
 	n := min(int(avail), len(pkts))
-	got := pool.GetBurst(pkts[:n])
+	got := cache.GetBurst(pkts[:n])
 	if got == 0 {
 		return 0 // nothing consumed: the guest keeps its frames for the next call
 	}
@@ -54,9 +54,7 @@ func (q *Queue) Dequeue(pool *dataplane.Pool, pkts []*dataplane.Packet) int {
 		bs.add(pk.Data())
 		out++
 	}
-	for _, pk := range pkts[out:n] {
-		pk.Free()
-	}
+	cache.PutBurst(pkts[out:n])
 	if dropped != 0 {
 		q.stats.Dropped.Add(dropped)
 	}
