@@ -12,14 +12,15 @@ import (
 
 // Setting up or tearing down a PACKET_MMAP ring costs an RCU grace period
 // each (packet_set_ring calls synchronize_net, net/packet/af_packet.c),
-// and closing the socket one more (packet_release): 10 to 25 ms per port
-// to open it and up to 50 ms to close it, most of it waiting, on a kernel
-// that does nothing else. A port being added or deleted is what a waiting
-// ovs-vsctl add-port/del-port waits for, so neither happens on that path:
-// Open takes a socket whose rings were set up in advance (a spare, made in
-// the background after the previous Open), and Close hands the socket to a
-// goroutine that closes it. The spare costs the memory of one port's rings
-// (about 9 MiB) from the first Open on.
+// and closing the socket one more (packet_release): 20 to 30 ms per port
+// to open it and 30 to 50 ms to close it, most of it waiting. A port being
+// added or deleted is what a waiting ovs-vsctl add-port/del-port waits
+// for, so neither happens on that path: Open takes a socket whose rings
+// were set up in advance (a spare, made in the background after the
+// previous Open), and Close hands the socket to a goroutine that closes
+// it. maxSpares are kept, so that ports added one right after the other
+// (two add-ports within a build) do not wait; they cost the memory of
+// that many ports' rings (about 9 MiB each) from the first Open on.
 
 // geometry is the layout of a socket's rings: receive slots of rxFrameSize
 // in rxBlocks blocks of rxBlockSize, then transmit slots of txFrame bytes
@@ -163,97 +164,126 @@ func threadNetns() (netnsID, error) {
 	return netnsID{st.Dev, st.Ino}, nil
 }
 
-// spare is the one ring socket kept ready for the next Open. building is
-// set while a goroutine makes one; taken counts the spares Open used (for
+// maxSpares is how many ring sockets are kept ready.
+const maxSpares = 2
+
+// spares are the ring sockets kept ready for the next Opens, all for the
+// key of the last Open (want). building counts the goroutines making
+// spares for want; each signals cond when it ends. gen changes with want,
+// so that a goroutine still making a spare for an older key neither counts
+// as building nor adds its socket. taken counts the spares Open used (for
 // tests).
-var spare struct {
+var spares struct {
 	mu       sync.Mutex
-	r        *ringSocket
-	building bool
-	done     chan struct{} // closed when the build under way ends
+	cond     *sync.Cond
+	want     ringKey
+	gen      int
+	ready    []*ringSocket
+	building int
 	taken    int
 }
 
+func init() { spares.cond = sync.NewCond(&spares.mu) }
+
+// ringKey is what a spare must match to be used: a socket's rings have
+// one geometry and it belongs to one network namespace.
+type ringKey struct {
+	geo geometry
+	ns  netnsID
+}
+
 // takeRingSocket returns a ring socket of geometry g made in the calling
-// thread's network namespace: the spare if it fits, else a new one. It
-// then has a new spare made in the background for the next call.
+// thread's network namespace: a spare if one fits (waiting for one being
+// made: that is never longer than making a new one), else a new one. It
+// then has spares made in the background, up to maxSpares.
 func takeRingSocket(g geometry) (*ringSocket, error) {
-	ns, nsErr := threadNetns()
-	spare.mu.Lock()
-	r := spare.r
-	if r != nil && nsErr == nil && r.geo == g && r.ns == ns {
-		spare.r = nil
-		spare.taken++
-	} else {
-		r = nil
+	ns, err := threadNetns()
+	if err != nil {
+		// No namespace to check spares against: no spares.
+		return newRingSocket(g)
 	}
-	spare.mu.Unlock()
+	key := ringKey{g, ns}
+	var r *ringSocket
+	spares.mu.Lock()
+	if spares.want != key {
+		for _, old := range spares.ready {
+			old.release()
+		}
+		spares.want, spares.ready, spares.building = key, nil, 0
+		spares.gen++
+	}
+	for len(spares.ready) == 0 && spares.building > 0 {
+		spares.cond.Wait()
+		if spares.want != key {
+			break // another Open, in another namespace, changed it
+		}
+	}
+	if n := len(spares.ready); n > 0 && spares.want == key {
+		r, spares.ready = spares.ready[n-1], spares.ready[:n-1]
+		spares.taken++
+	}
+	if spares.want == key {
+		for len(spares.ready)+spares.building < maxSpares && startSpare(key, spares.gen) {
+			spares.building++
+		}
+	}
+	spares.mu.Unlock()
 	if r == nil {
-		var err error
 		if r, err = newRingSocket(g); err != nil {
 			return nil, err
 		}
-	}
-	if nsErr == nil {
 		r.ns = ns
-		refillSpare(g, ns)
 	}
 	return r, nil
 }
 
-// refillSpare makes a spare of geometry g in namespace ns in the
-// background, unless one is ready or being made. The goroutine enters ns
-// if it is not the one its thread is in (a caller in another namespace
-// runs on a locked thread that the goroutine cannot share).
-func refillSpare(g geometry, ns netnsID) {
-	spare.mu.Lock()
-	defer spare.mu.Unlock()
-	if spare.building || (spare.r != nil && spare.r.geo == g && spare.r.ns == ns) {
-		return
-	}
+// startSpare starts a goroutine that makes a spare for key (of the calling
+// thread's namespace) and adds it if the spares are still those of
+// generation gen. The goroutine enters the namespace if its thread is not
+// in it (a caller in another namespace runs on a locked thread, which the
+// goroutine cannot share). Called with spares.mu held.
+func startSpare(key ringKey, gen int) bool {
 	nsFd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return
+		return false
 	}
-	spare.building = true
-	done := make(chan struct{})
-	spare.done = done
 	go func() {
-		defer close(done)
-		r := buildSpare(g, ns, nsFd)
-		spare.mu.Lock()
-		old := spare.r
-		if r != nil {
-			spare.r = r
-		} else {
-			old = nil
+		r := buildSpare(key, nsFd)
+		spares.mu.Lock()
+		if spares.gen == gen {
+			spares.building--
+			if r != nil {
+				spares.ready = append(spares.ready, r)
+				r = nil
+			}
 		}
-		spare.building = false
-		spare.mu.Unlock()
-		if old != nil {
-			old.release()
+		spares.cond.Broadcast()
+		spares.mu.Unlock()
+		if r != nil {
+			r.release()
 		}
 	}()
+	return true
 }
 
-// buildSpare makes a ring socket in the namespace of nsFd (whose id is ns)
-// and closes nsFd; nil if that fails.
-func buildSpare(g geometry, ns netnsID, nsFd int) *ringSocket {
+// buildSpare makes a ring socket for key in the namespace of nsFd (that
+// of key) and closes nsFd; nil if that fails.
+func buildSpare(key ringKey, nsFd int) *ringSocket {
 	runtime.LockOSThread()
 	defer unix.Close(nsFd)
-	if cur, err := threadNetns(); err != nil || cur != ns {
+	if cur, err := threadNetns(); err != nil || cur != key.ns {
 		// The thread stays locked: it ends with the goroutine instead
-		// of running others in ns.
+		// of running others in this namespace.
 		if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
 			return nil
 		}
 	} else {
 		defer runtime.UnlockOSThread()
 	}
-	r, err := newRingSocket(g)
+	r, err := newRingSocket(key.geo)
 	if err != nil {
 		return nil
 	}
-	r.ns = ns
+	r.ns = key.ns
 	return r
 }

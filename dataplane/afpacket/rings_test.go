@@ -10,26 +10,26 @@ import (
 	"gvswitch/internal/testenv"
 )
 
-// waitSpare waits for the spare being made, if any.
-func waitSpare(t testing.TB) {
+// waitSpares waits until no spare is being made.
+func waitSpares(t testing.TB) {
 	t.Helper()
-	spare.mu.Lock()
-	done := spare.done
-	spare.mu.Unlock()
-	if done == nil {
-		return
-	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("spare ring socket not made in 10 s")
+	deadline := time.Now().Add(10 * time.Second)
+	spares.mu.Lock()
+	defer spares.mu.Unlock()
+	for spares.building > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("spare ring sockets not made in 10 s")
+		}
+		spares.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		spares.mu.Lock()
 	}
 }
 
 func sparesTaken() int {
-	spare.mu.Lock()
-	defer spare.mu.Unlock()
-	return spare.taken
+	spares.mu.Lock()
+	defer spares.mu.Unlock()
+	return spares.taken
 }
 
 // promiscuous reports whether interface name in ns is in promiscuous mode.
@@ -39,10 +39,10 @@ func promiscuous(t testing.TB, ns *netns.NS, name string) bool {
 	return strings.Contains(out, "promiscuity 1") || strings.Contains(out, "PROMISC")
 }
 
-// TestSpareRings: the second port opened in a namespace gets the ring
-// socket made in the background after the first, and carries frames both
-// ways like the first; a port opened in another namespace does not get
-// it.
+// TestSpareRings: a port opened in a namespace gets the ring socket made
+// in the background after the previous Open there (waiting for it if it
+// is not ready yet), and carries frames both ways like the first; a port
+// opened in another namespace does not get it.
 func TestSpareRings(t *testing.T) {
 	testenv.NeedRoot(t)
 	pool := testPool(t, 1024)
@@ -50,31 +50,39 @@ func TestSpareRings(t *testing.T) {
 	a, b := netns.Name("afsa"), netns.Name("afsb")
 	netns.Veth(t, a, ns, b, ns)
 	x := openIn(t, ns, a, Options{Pool: pool})
-	waitSpare(t)
-	before := sparesTaken()
-	y := openIn(t, ns, b, Options{Pool: pool})
-	if got := sparesTaken(); got != before+1 {
-		t.Fatalf("second Open in the namespace took %d spare(s), want 1", got-before)
-	}
-	for _, c := range []struct {
-		name     string
-		from, to *Port
-	}{{"x to y", x, y}, {"y to x", y, x}} {
-		f := frame(2, 1, 0, 100, 7)
-		send(t, pool, c.from, f)
-		got := receive(t, c.to, 1, 2*time.Second)
-		if len(got) != 1 || !bytes.Equal(got[0], f) {
-			t.Fatalf("%s: received %x, want %x", c.name, got, f)
+	var y *Port
+	for _, ready := range []bool{false, true} {
+		if y != nil {
+			y.Close()
+		}
+		if ready {
+			waitSpares(t)
+		}
+		before := sparesTaken()
+		y = openIn(t, ns, b, Options{Pool: pool})
+		if got := sparesTaken(); got != before+1 {
+			t.Fatalf("spare ready %v: Open took %d spare(s), want 1", ready, got-before)
+		}
+		for _, c := range []struct {
+			name     string
+			from, to *Port
+		}{{"x to y", x, y}, {"y to x", y, x}} {
+			f := frame(2, 1, 0, 100, 7)
+			send(t, pool, c.from, f)
+			got := receive(t, c.to, 1, 2*time.Second)
+			if len(got) != 1 || !bytes.Equal(got[0], f) {
+				t.Fatalf("spare ready %v: %s: received %x, want %x", ready, c.name, got, f)
+			}
 		}
 	}
 
-	// The spare made after y's Open is in ns: a port in another
+	// The spares made after y's Open are in ns: a port in another
 	// namespace makes its own rings.
-	waitSpare(t)
+	waitSpares(t)
 	other := quietNS(t, "afso")
 	c, d := netns.Name("afsc"), netns.Name("afsd")
 	netns.Veth(t, c, other, d, other)
-	before = sparesTaken()
+	before := sparesTaken()
 	openIn(t, other, c, Options{Pool: pool})
 	if got := sparesTaken(); got != before {
 		t.Fatalf("Open in another namespace took a spare made in %s", ns.Name)
