@@ -9,7 +9,8 @@ import (
 )
 
 // Dequeue receives up to len(pkts) frames the guest transmitted, into
-// packets taken from cache (the caller's, in front of the packet pool), and returns how many it stored in pkts. Every
+// packets taken from cache (the caller's, in front of the packet pool), and returns
+// how many it stored in pkts. Every
 // descriptor chain it consumes goes back to the guest in the used ring, one
 // used-index write and at most one interrupt per call. When the pool runs
 // dry the remaining chains stay in the ring for the next call.
@@ -27,21 +28,27 @@ func (q *Queue) Dequeue(cache *dataplane.PoolCache, pkts []*dataplane.Packet) in
 		return 0 // nothing consumed: the guest keeps its frames for the next call
 	}
 	n = got
-	q.prefetchBufs(n)
+	q.plan(n, 0)
 	var bs burstStats
 	oldUsed := q.usedIdx
 	out := 0
 	var dropped uint64
-	i := 0
-	for ; i < n; i++ {
-		head, ok := q.head(q.lastAvail)
-		if !ok {
-			break
-		}
+	for i := 0; i < n; i++ {
 		pk := pkts[out]
-		flen, good := q.readFrame(head, pk)
-		if q.broken.Load() != nil || q.missed {
-			break // a miss leaves the chain in the ring for after the IOTLB update
+		head, flen, good := uint16(0), 0, false
+		if k := int(q.lastAvail - q.pl.la0); k < q.pl.n && q.pl.buf[k] != nil {
+			// Planned: one direct descriptor with header and frame.
+			head = q.pl.head[k]
+			flen, good = q.readDirect(unsafe.Slice((*byte)(q.pl.buf[k]), q.pl.len[k]), pk)
+		} else {
+			var ok bool
+			if head, ok = q.head(q.lastAvail); !ok {
+				break
+			}
+			flen, good = q.readFrame(head, pk)
+			if q.broken.Load() != nil || q.missed {
+				break // a miss leaves the chain in the ring for after the IOTLB update
+			}
 		}
 		q.putUsed(q.usedIdx, head, 0)
 		q.usedIdx++
@@ -66,59 +73,85 @@ func (q *Queue) Dequeue(cache *dataplane.PoolCache, pkts []*dataplane.Packet) in
 	return out
 }
 
-// prefetchBufs hints the CPU to load the first two cache lines of the
-// buffers of the next n available chains, so that the copy loop that
-// follows overlaps those misses instead of stalling on each (the frames
-// were last touched by the driver on another core). It only reads the
-// rings and translates through the memory table like the copy loop, and
-// a prefetch never faults, so a hostile ring can make it do nothing
-// useful but nothing unsafe; it does not validate (the copy loop does).
-func (q *Queue) prefetchBufs(n int) {
+// maxPlan is how many chains a burst plans ahead (PMD bursts are 32).
+const maxPlan = 64
+
+// burstPlan is the look-ahead of one burst: for the chains from la0 on,
+// the head the available ring named and, for a chain that is one direct
+// descriptor with the flags the burst wants, its buffer, translated once.
+// The copy loop uses these values and does not read the descriptor
+// again, so what it validated is what it copies.
+type burstPlan struct {
+	n    int
+	la0  uint16
+	head [maxPlan]uint16
+	len  [maxPlan]uint32
+	buf  [maxPlan]unsafe.Pointer // nil: walk the chain
+}
+
+// plan looks at the next n available chains (at most maxPlan): it reads
+// their heads and direct descriptors with flags equal to want, translates
+// those buffers and prefetches their first two cache lines (for writing
+// when want is descWrite), in one pass, so that the memory misses of the
+// burst overlap instead of stalling the copy loop one by one (the buffers
+// and descriptors were last written by the driver on another core). It
+// stops at a head out of range: the copy loop reports that.
+func (q *Queue) plan(n int, want uint16) {
+	pl := &q.pl
+	pl.la0, pl.n = q.lastAvail, 0
 	if q.iotlb != nil {
 		return
 	}
-	la := q.lastAvail
+	n = min(n, maxPlan)
+	var pf [maxPlan]unsafe.Pointer
+	m := 0
 	for k := 0; k < n; k++ {
-		off := 4 + 2*int((la+uint16(k))&q.mask)
+		off := 4 + 2*int((pl.la0+uint16(k))&q.mask)
 		h := binary.LittleEndian.Uint16(q.avail[off:])
 		if h >= q.size {
-			return
+			break
 		}
+		pl.head[k] = h
+		pl.buf[k] = nil
 		d := readDesc(q.desc, h)
-		b := q.mem.GPAPrefix(d.addr, uint64(min(d.len, 128)))
-		if len(b) == 0 {
-			continue
+		if d.flags == want && d.len >= uint32(q.hdrLen) {
+			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
+				p := unsafe.Pointer(&b[0])
+				pl.buf[k], pl.len[k] = p, d.len
+				pf[m] = p
+				m++
+			}
 		}
-		p := uintptr(unsafe.Pointer(&b[0]))
-		prefetch(p)
-		if len(b) > 64 {
-			prefetch(p + 64)
-		}
+		pl.n = k + 1
 	}
+	if want == descWrite {
+		prefetchLinesW(&pf[0], m)
+	} else {
+		prefetchLines(&pf[0], m)
+	}
+}
+
+// readDirect copies the frame of a one-descriptor chain (header and frame
+// in b: DPDK's virtio-user, Linux with ANY_LAYOUT) into pk.
+func (q *Queue) readDirect(b []byte, pk *dataplane.Packet) (int, bool) {
+	if len(b) < q.hdrLen+14 {
+		return 0, false // 5.1.6.2: a full header, and an Ethernet header
+	}
+	room := pk.Room()
+	data := b[q.hdrLen:]
+	if len(data) > len(room) {
+		return 0, false
+	}
+	if b[0] != 0 || b[1] != gsoNone {
+		return q.readHeader(b, pk, copy(room, data))
+	}
+	return copy(room, data), true
 }
 
 // readFrame copies the frame of the chain at head into pk, skipping and
 // interpreting the virtio-net header. good is false for a frame we drop
 // (too long, offload we did not offer); a ring violation breaks the queue.
 func (q *Queue) readFrame(head uint16, pk *dataplane.Packet) (n int, good bool) {
-	// Fast path: the whole frame with its header in one direct
-	// descriptor (DPDK's virtio-user, Linux with ANY_LAYOUT).
-	if q.iotlb == nil {
-		d := readDesc(q.desc, head)
-		if d.flags == 0 && int(d.len) >= q.hdrLen+14 {
-			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
-				room := pk.Room()
-				data := b[q.hdrLen:]
-				if len(data) > len(room) {
-					return 0, false
-				}
-				if b[0] != 0 || b[1] != gsoNone {
-					return q.readHeader(b, pk, copy(room, data))
-				}
-				return copy(room, data), true
-			}
-		}
-	}
 	var c chain
 	q.startChain(&c, head)
 	room := pk.Room()
@@ -194,7 +227,7 @@ func (q *Queue) TryEnqueue(pkts []*dataplane.Packet) int {
 	if !ok {
 		return 0
 	}
-	q.prefetchBufs(min(int(avail), len(pkts)))
+	q.plan(min(int(avail), len(pkts)), descWrite)
 	var bs burstStats
 	oldUsed := q.usedIdx
 	sent := 0
@@ -232,30 +265,23 @@ func (q *Queue) TryEnqueue(pkts []*dataplane.Packet) int {
 // caller, so giving up leaves the ring as it was.
 func (q *Queue) writeFrame(frame []byte, avail uint16) (uint16, bool) {
 	la, ui := q.lastAvail, q.usedIdx
-	// Fast path: one direct writable descriptor that holds header and
-	// frame (mergeable receive buffers, DPDK's and Linux's layout).
-	if q.iotlb == nil {
-		head, ok := q.head(la)
-		if !ok {
-			return 0, false
+	// Fast path: a planned chain of one direct writable descriptor that
+	// holds header and frame (mergeable receive buffers, DPDK's and
+	// Linux's layout).
+	if k := int(la - q.pl.la0); k < q.pl.n && q.pl.buf[k] != nil && int(q.pl.len[k]) >= q.hdrLen+len(frame) {
+		b := unsafe.Slice((*byte)(q.pl.buf[k]), q.pl.len[k])
+		// A zero header (no offloads) with num_buffers 1; plain
+		// stores, not a clear() call, on this path.
+		binary.LittleEndian.PutUint64(b[0:8], 0)
+		if q.hdrLen == HdrLen {
+			binary.LittleEndian.PutUint32(b[8:12], 1<<16)
+		} else {
+			binary.LittleEndian.PutUint16(b[8:10], 0)
 		}
-		d := readDesc(q.desc, head)
-		if d.flags == descWrite && int(d.len) >= q.hdrLen+len(frame) {
-			if b := q.mem.GPA(d.addr, uint64(d.len)); b != nil {
-				// A zero header (no offloads) with num_buffers 1; plain
-				// stores, not a clear() call, on this path.
-				binary.LittleEndian.PutUint64(b[0:8], 0)
-				if q.hdrLen == HdrLen {
-					binary.LittleEndian.PutUint32(b[8:12], 1<<16)
-				} else {
-					binary.LittleEndian.PutUint16(b[8:10], 0)
-				}
-				n := q.hdrLen + copy(b[q.hdrLen:], frame)
-				q.putUsed(ui, head, uint32(n))
-				q.lastAvail, q.usedIdx = la+1, ui+1
-				return 1, true
-			}
-		}
+		n := q.hdrLen + copy(b[q.hdrLen:], frame)
+		q.putUsed(ui, q.pl.head[k], uint32(n))
+		q.lastAvail, q.usedIdx = la+1, ui+1
+		return 1, true
 	}
 	var hdr []byte
 	copied := 0

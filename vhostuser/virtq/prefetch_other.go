@@ -2,5 +2,9 @@
 
 package virtq
 
-// prefetch is a no-op where we have no prefetch instruction wired up.
-func prefetch(addr uintptr) {}
+import "unsafe"
+
+// prefetchLines and prefetchLinesW are no-ops where we have no prefetch
+// instruction wired up.
+func prefetchLines(addrs *unsafe.Pointer, n int)  {}
+func prefetchLinesW(addrs *unsafe.Pointer, n int) {}

@@ -97,6 +97,8 @@ type Queue struct {
 	broken atomic.Pointer[string]
 	stats  *Stats
 	one    [8]byte
+
+	pl burstPlan // the running burst's look-ahead
 }
 
 // New checks cfg and returns a Queue ready to process the ring.
@@ -281,11 +283,12 @@ func (q *Queue) head(i uint16) (uint16, bool) {
 	return h, true
 }
 
+// putUsed writes used ring entry i (2.6.8: le32 id, le32 len) in one
+// store: the line is shared with the driver's core, and fewer stores
+// mean fewer entries held in the store buffer.
 func (q *Queue) putUsed(i uint16, id uint16, n uint32) {
 	off := 4 + 8*int(i&q.mask)
-	e := q.used[off : off+8]
-	binary.LittleEndian.PutUint32(e, uint32(id))
-	binary.LittleEndian.PutUint32(e[4:], n)
+	binary.LittleEndian.PutUint64(q.used[off:off+8], uint64(id)|uint64(n)<<32)
 }
 
 type desc struct {

@@ -65,10 +65,20 @@ type burstStats struct {
 	sizes                        [NumSizeBuckets]uint32
 }
 
+// sizeBuckets maps a frame length (1523 and up: the last entry) to its
+// bucket without the branches of sizeBucket.
+var sizeBuckets = func() (t [1524]uint8) {
+	for n := range t {
+		t[n] = uint8(sizeBucket(n))
+	}
+	return t
+}()
+
 func (b *burstStats) add(frame []byte) {
+	n := len(frame)
 	b.packets++
-	b.bytes += uint64(len(frame))
-	b.sizes[sizeBucket(len(frame))]++
+	b.bytes += uint64(n)
+	b.sizes[sizeBuckets[min(n, len(sizeBuckets)-1)]]++
 	if len(frame) >= 6 && frame[0]&1 != 0 {
 		if frame[0]&frame[1]&frame[2]&frame[3]&frame[4]&frame[5] == 0xff {
 			b.bcast++
