@@ -2,6 +2,7 @@ package ovsdb
 
 import (
 	"fmt"
+	"strings"
 )
 
 // clause is one parsed RFC 7047 5.1 <condition>.
@@ -74,14 +75,33 @@ func parseClause(t *table, v any, names NameResolver) (clause, *Error) {
 }
 
 func typeEnglish(t *ColumnType) string {
-	switch {
-	case t.IsMap():
-		return fmt.Sprintf("map of %s-%s pairs", t.Key.Type, t.Value.Type)
-	case t.IsScalar():
+	if t.IsScalar() {
 		return t.Key.Type.String()
-	default:
-		return "set of " + t.Key.Type.String()
 	}
+	// ovsdb-server's wording: "set of up to 4096 integers", "set of 1 or
+	// more uuids", "map of (string, string) pairs".
+	var sb strings.Builder
+	if t.IsMap() {
+		sb.WriteString("map")
+	} else {
+		sb.WriteString("set")
+	}
+	switch {
+	case t.Max == Unlimited && t.Min > 0:
+		fmt.Fprintf(&sb, " of %d or more", t.Min)
+	case t.Max == Unlimited:
+		sb.WriteString(" of")
+	case t.Min > 0:
+		fmt.Fprintf(&sb, " of %d to %d", t.Min, t.Max)
+	default:
+		fmt.Fprintf(&sb, " of up to %d", t.Max)
+	}
+	if t.IsMap() {
+		fmt.Fprintf(&sb, " (%s, %s) pairs", t.Key.Type, t.Value.Type)
+	} else {
+		fmt.Fprintf(&sb, " %ss", t.Key.Type)
+	}
+	return sb.String()
 }
 
 func matchAll(cs []clause, r *rowData) bool {

@@ -539,6 +539,7 @@ func cmdAdd(c *context) error {
 	}
 	typ := &col.Type
 	old := r.Read(col).Clone()
+	var adds []Datum
 	for _, a := range c.argv[4:] {
 		at := *typ
 		at.Min, at.Max = 1, math.MaxInt
@@ -547,6 +548,26 @@ func cmdAdd(c *context) error {
 			return fatalf("%v", err)
 		}
 		old = union(typ, old, add)
+		adds = append(adds, add)
+	}
+	if c.last {
+		// ovs-vsctl 3.1 sends the last command's additions as a partial
+		// update (a "mutate"): new values replace those of existing map
+		// keys, and the server, not the client, enforces the column's
+		// type and size.
+		all := Datum{}
+		for _, add := range adds {
+			all = union(typ, all, add)
+		}
+		if isMap(typ) {
+			for i, k := range all.Keys {
+				c.db.SetMapKey(r, col, k, all.Values[i])
+			}
+		} else {
+			c.db.AddToSet(r, col, all.Keys)
+		}
+		c.invalidate()
+		return nil
 	}
 	if len(old.Keys) > typ.Max {
 		return fatalf("\"add\" operation would put %d %s in column %s of table %s but the maximum number is %d", len(old.Keys), pairsWord(typ), col.Name, t.Name, typ.Max)

@@ -123,3 +123,48 @@ func objectOrder(raw json.RawMessage) []string {
 	}
 	return sh.keys()
 }
+
+// atomHash is the hash the Open vSwitch IDL files an atom under
+// (lib/ovsdb-data.c ovsdb_atom_hash with basis 0): strings by their bytes,
+// integers and UUIDs (by their first 32-bit word) through hash_int.
+func atomHash(a Atom) uint32 {
+	hashInt := func(x uint32) uint32 { return ovshash.Finish(ovshash.Add(ovshash.Add(x, 0), 0), 8) }
+	switch x := a.(type) {
+	case string:
+		return ovshash.Bytes([]byte(x), 0)
+	case int64:
+		return hashInt(uint32(x))
+	case bool:
+		if x {
+			return hashInt(1)
+		}
+		return hashInt(0)
+	}
+	if u := atomUUID(a); u != "" {
+		return hashInt(uuidHash(u))
+	}
+	return 0
+}
+
+// idlOrder returns d with its elements in the order the IDL's partial
+// update lists (hash tables of atoms) yield them when the elements were
+// added in d's order: ovs-vsctl sends partial set and map updates in
+// that order.
+func idlOrder(d Datum) Datum {
+	h := newRowOrder()
+	for i, k := range d.Keys {
+		h.insert(strconv.Itoa(i), atomHash(k))
+	}
+	out := Datum{Keys: make([]Atom, 0, len(d.Keys))}
+	if d.Values != nil {
+		out.Values = make([]Atom, 0, len(d.Values))
+	}
+	for _, s := range h.keys() {
+		i, _ := strconv.Atoi(s)
+		out.Keys = append(out.Keys, d.Keys[i])
+		if d.Values != nil {
+			out.Values = append(out.Values, d.Values[i])
+		}
+	}
+	return out
+}

@@ -29,6 +29,7 @@ type dbRow struct {
 type mapOp struct {
 	set Datum // pairs to insert
 	del Datum // keys to delete (set of key atoms)
+	ins Datum // elements to insert into a set column
 }
 
 // replica is the client's replica of the monitored tables and columns.
@@ -207,6 +208,22 @@ func (db *replica) SetMapKey(r *dbRow, c *Column, key, value Atom) {
 	op.set.Keys = append(op.set.Keys, key)
 	op.set.Values = append(op.set.Values, value)
 	sortDatum(&op.set)
+}
+
+// AddToSet records a partial set update (an RFC 7047 5.1 "insert"
+// mutation of keys), like the IDL's write_partial_set: the server checks
+// the column's type and size.
+func (db *replica) AddToSet(r *dbRow, c *Column, keys []Atom) {
+	db.touch(r)
+	if r.mapOps == nil {
+		r.mapOps = map[string]*mapOp{}
+	}
+	op := r.mapOps[c.Name]
+	if op == nil {
+		op = &mapOp{set: Datum{Values: []Atom{}}}
+		r.mapOps[c.Name] = op
+	}
+	op.ins.Keys = append(op.ins.Keys, keys...)
 }
 
 // Verify records that the transaction depends on r's column c staying as
@@ -443,7 +460,7 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 					b = append(b, '[')
 					b = ovsjson.AppendString(b, c)
 					b = append(b, `,"delete",`...)
-					b = appendSetJSON(b, op.del, named)
+					b = appendSetJSON(b, idlOrder(op.del), named)
 					b = append(b, ']')
 				}
 				if len(op.set.Keys) > 0 {
@@ -454,7 +471,18 @@ func (db *replica) txnOps() (ops [][]byte, anyUpdates bool) {
 					b = append(b, '[')
 					b = ovsjson.AppendString(b, c)
 					b = append(b, `,"insert",`...)
-					b = AppendJSON(b, &col.Type, op.set, named)
+					b = AppendJSON(b, &col.Type, idlOrder(op.set), named)
+					b = append(b, ']')
+				}
+				if len(op.ins.Keys) > 0 {
+					if n > 0 {
+						b = append(b, ',')
+					}
+					n++
+					b = append(b, '[')
+					b = ovsjson.AppendString(b, c)
+					b = append(b, `,"insert",`...)
+					b = appendSetJSON(b, idlOrder(op.ins), named)
 					b = append(b, ']')
 				}
 			}

@@ -56,8 +56,6 @@ var globalOptions = []longOption{
 	{"ca-cert", requiredArg, 'C', false},
 	{"ssl-protocols", requiredArg, 0, false},
 	{"ssl-ciphers", requiredArg, 0, false},
-	{"ssl-ciphersuites", requiredArg, 0, false},
-	{"ssl-server-name", requiredArg, 0, false},
 	{"bootstrap-ca-cert", requiredArg, 0, false},
 	{"peer-ca-cert", requiredArg, 0, false},
 }
@@ -142,7 +140,7 @@ func getopt(args []string, opts []longOption) (parsed []parsedOption, rest []str
 			if match == nil {
 				switch len(candidates) {
 				case 0:
-					return nil, nil, &getoptError{fmt.Sprintf("unrecognized option '--%s'", name)}
+					return nil, nil, &getoptError{fmt.Sprintf("unrecognized option '--%s'", body)}
 				case 1:
 					match = &candidates[0]
 				default:
@@ -150,7 +148,7 @@ func getopt(args []string, opts []longOption) (parsed []parsedOption, rest []str
 					for _, c := range candidates {
 						fmt.Fprintf(&sb, " '--%s'", c.name)
 					}
-					return nil, nil, &getoptError{fmt.Sprintf("option '--%s' is ambiguous; possibilities:%s", name, sb.String())}
+					return nil, nil, &getoptError{fmt.Sprintf("option '--%s' is ambiguous; possibilities:%s", body, sb.String())}
 				}
 			}
 			p := parsedOption{opt: *match}

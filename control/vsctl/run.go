@@ -16,6 +16,7 @@ import (
 	"gvswitch/control/internal/ovsjson"
 	"gvswitch/control/jsonrpc"
 	"gvswitch/control/ovsdb"
+	"gvswitch/internal/ovshash"
 )
 
 // Version is printed by --version.
@@ -169,8 +170,12 @@ func (r *runner) main(args []string) (int, error) {
 			r.usage()
 			return 0, nil
 		case "commands", "options":
-			r.printOptions(o.name == "commands")
-			fallthrough
+			if o.name == "commands" {
+				r.printCommands()
+			} else {
+				r.printOptions()
+			}
+			return 0, nil
 		case "version":
 			fmt.Fprintf(r.stdout, "%s (gvswitch) %s\nDB Schema %s\n", r.prog, Version, schema.Version)
 			return 0, nil
@@ -601,20 +606,96 @@ func (r *runner) usage() {
 	}
 }
 
-func (r *runner) printOptions(commands bool) {
-	if commands {
-		names := make([]string, 0, len(commandTable))
-		for n := range commandTable {
-			names = append(names, n)
-		}
-		sortStrings(names)
-		for _, n := range names {
-			fmt.Fprintf(r.stdout, "%s,%s\n", n, commandTable[n].arguments)
-		}
-	}
+// printOptions lists the global options for shell completion, one form a
+// line: "--name", "--name=ARG", "-x" or "-x ARG".
+func (r *runner) printOptions() {
 	for _, o := range globalOptions {
-		fmt.Fprintf(r.stdout, "--%s\n", o.name)
+		arg := ""
+		if o.kind != noArg {
+			arg = "=ARG"
+		}
+		fmt.Fprintf(r.stdout, "--%s%s\n", o.name, arg)
+		if o.short != 0 {
+			if arg != "" {
+				arg = " ARG"
+			}
+			fmt.Fprintf(r.stdout, "-%c%s\n", o.short, arg)
+		}
 	}
+}
+
+// printCommands lists the commands for shell completion, as
+// "[--option] ,name,ARGS" lines in the order ovs-vsctl's command table
+// (a hash table by name) yields them. In ARGS each argument is marked
+// "!" required, "?" optional, "+" one or more, "*" any number, and
+// optional parts inside an argument become "?".
+func (r *runner) printCommands() {
+	order := newRowOrder()
+	for _, n := range commandOrder {
+		if commandTable[n] != nil {
+			order.insert(n, ovshash.Bytes([]byte(n), 0))
+		}
+	}
+	for _, n := range order.keys() {
+		c := commandTable[n]
+		var sb strings.Builder
+		if c.options != "" {
+			for _, o := range strings.Split(c.options, ",") {
+				fmt.Fprintf(&sb, "[%s] ", o)
+			}
+		}
+		fmt.Fprintf(&sb, ",%s,%s\n", n, completionArgs(c.arguments))
+		io.WriteString(r.stdout, sb.String())
+	}
+}
+
+// commandOrder is the order in which ovs-vsctl registers its commands
+// (the generic database commands first); it decides the order of names
+// that share a hash bucket.
+var commandOrder = []string{
+	"comment", "get", "list", "find", "set", "add", "remove", "clear", "create", "destroy", "wait-until", "show",
+	"init", "emer-reset", "add-br", "del-br", "list-br", "br-exists", "br-to-vlan", "br-to-parent",
+	"br-set-external-id", "br-get-external-id", "list-ports", "add-port", "add-bond", "add-bond-iface",
+	"del-bond-iface", "del-port", "port-to-br", "list-ifaces", "iface-to-br", "get-controller",
+	"del-controller", "set-controller", "get-fail-mode", "del-fail-mode", "set-fail-mode", "get-manager",
+	"del-manager", "set-manager", "get-ssl", "del-ssl", "set-ssl", "add-aa-mapping", "del-aa-mapping",
+	"get-aa-mapping", "add-zone-tp", "del-zone-tp", "list-zone-tp", "list-dp-cap",
+}
+
+// completionArgs turns a usage string ("TABLE [RECORD]...") into the
+// completion syntax ("!TABLE *RECORD").
+func completionArgs(usage string) string {
+	var out []string
+	for _, w := range strings.Fields(usage) {
+		repeat := strings.HasSuffix(w, "...")
+		w = strings.TrimSuffix(w, "...")
+		optional := false
+		if strings.HasPrefix(w, "[") && strings.HasSuffix(w, "]") && matchingBracket(w) == len(w)-1 {
+			optional, w = true, w[1:len(w)-1]
+		}
+		mark := map[[2]bool]string{{false, false}: "!", {true, false}: "?", {false, true}: "+", {true, true}: "*"}[[2]bool{optional, repeat}]
+		w = strings.ReplaceAll(strings.ReplaceAll(w, "[", "?"), "]", "")
+		out = append(out, mark+w)
+	}
+	return strings.Join(out, " ")
+}
+
+// matchingBracket returns the index of the "]" that closes the "[" at the
+// start of w, or -1.
+func matchingBracket(w string) int {
+	depth := 0
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // isTerminal reports whether w is a character device (a terminal).

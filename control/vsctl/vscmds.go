@@ -44,6 +44,10 @@ func init() {
 		&commandSyntax{"set-manager", 1, math.MaxInt, "TARGET...", preManager, cmdSetManager, nil, "--inactivity-probe=", readWrite},
 		&commandSyntax{"get-ssl", 0, 0, "", preGetSSL, cmdGetSSL, nil, "", readOnly},
 		&commandSyntax{"del-ssl", 0, 0, "", preDelSSL, cmdDelSSL, nil, "", readWrite},
+		&commandSyntax{"set-ssl", 3, 3, "PRIVATE-KEY CERTIFICATE CA-CERT", preGetSSL, cmdSetSSL, nil, "--bootstrap", readWrite},
+		&commandSyntax{"add-aa-mapping", 3, 3, "BRIDGE ARG ARG", preAutoAttach, cmdAddAAMapping, nil, "", readWrite},
+		&commandSyntax{"del-aa-mapping", 3, 3, "BRIDGE ARG ARG", preAutoAttach, cmdDelAAMapping, nil, "", readWrite},
+		&commandSyntax{"get-aa-mapping", 1, 1, "BRIDGE", preAutoAttach, cmdGetAAMapping, nil, "", readOnly},
 	)
 }
 
@@ -921,6 +925,9 @@ func (c *context) insertTargets(table string, targets []string) []string {
 	probe, hasProbe := c.cmd.opt("--inactivity-probe")
 	var ids []string
 	for _, t := range targets {
+		if !knownTargetType(t) {
+			c.warn("vsctl", "target type \"%s\" is possibly erroneous", t)
+		}
 		r := c.db.Insert(c.schema().Table(table), "")
 		c.db.WriteName(r, "target", strDatum(t))
 		if hasProbe {
@@ -929,6 +936,18 @@ func (c *context) insertTargets(table string, targets []string) []string {
 		ids = append(ids, r.UUID)
 	}
 	return ids
+}
+
+// knownTargetType reports whether a controller or manager target names a
+// connection method ovs-vswitchd knows (active or passive TCP, SSL, unix
+// socket); ovs-vsctl only warns about others.
+func knownTargetType(t string) bool {
+	for _, p := range []string{"tcp:", "ssl:", "unix:", "ptcp:", "pssl:", "punix:"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func atoll(s string) int64 {
@@ -1078,6 +1097,138 @@ func cmdDelSSL(c *context) error {
 		c.db.VerifyName(c.ovs, "ssl")
 		c.db.Delete(ssls[0])
 		c.db.WriteName(c.ovs, "ssl", Datum{})
+	}
+	return nil
+}
+
+// cmdSetSSL replaces the SSL record (the old one, unreferenced, goes
+// with it: SSL is not a root table).
+func cmdSetSSL(c *context) error {
+	c.db.VerifyName(c.ovs, "ssl")
+	for _, old := range c.refs("SSL", c.ovs.ReadName("ssl")) {
+		c.db.Delete(old)
+	}
+	s := c.db.Insert(c.schema().Table("SSL"), "")
+	c.db.WriteName(s, "private_key", strDatum(c.argv[1]))
+	c.db.WriteName(s, "certificate", strDatum(c.argv[2]))
+	c.db.WriteName(s, "ca_cert", strDatum(c.argv[3]))
+	if c.cmd.has("--bootstrap") {
+		c.db.WriteName(s, "bootstrap_ca_cert", Datum{Keys: []Atom{true}})
+	}
+	c.db.WriteName(c.ovs, "ssl", uuidSet(s.UUID))
+	return nil
+}
+
+func preAutoAttach(c *context) error {
+	if err := preGetInfo(c); err != nil {
+		return err
+	}
+	c.add("Bridge", "auto_attach")
+	c.add("AutoAttach", "mappings")
+	return nil
+}
+
+// aaBridge returns the Bridge record behind a (possibly fake) bridge name
+// and its AutoAttach record, if any.
+func (c *context) aaBridge(name string) (*dbRow, *dbRow, error) {
+	b, err := c.findBridge(name, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	for b.cfg == nil && b.parent != nil {
+		b = b.parent
+	}
+	aas := c.refs("AutoAttach", b.cfg.ReadName("auto_attach"))
+	if len(aas) == 0 {
+		return b.cfg, nil, nil
+	}
+	return b.cfg, aas[0], nil
+}
+
+// aaMappingArgs parses the I-SID and VLAN of an auto-attach mapping the
+// way strtoull(3) reads a decimal number: leading blanks and a sign are
+// allowed, trailing garbage is ignored, out-of-range values saturate and
+// a minus sign negates modulo 2^64; the server checks the ranges.
+func aaMappingArgs(args []string) ([]int64, error) {
+	out := make([]int64, 0, len(args))
+	for _, a := range args {
+		s := strings.TrimLeft(a, " \t\n\v\f\r")
+		neg := false
+		if s != "" && (s[0] == '+' || s[0] == '-') {
+			neg = s[0] == '-'
+			s = s[1:]
+		}
+		var v uint64
+		n := 0
+		for n < len(s) && isDigit(s[n]) {
+			d := uint64(s[n] - '0')
+			if v > (math.MaxUint64-d)/10 {
+				v = math.MaxUint64
+			} else if v != math.MaxUint64 {
+				v = v*10 + d
+			}
+			n++
+		}
+		if n == 0 {
+			return nil, fatalf("Invalid argument %s", a)
+		}
+		if neg && v != math.MaxUint64 {
+			v = -v
+		}
+		out = append(out, int64(v))
+	}
+	return out, nil
+}
+
+func cmdAddAAMapping(c *context) error {
+	br, aa, err := c.aaBridge(c.argv[1])
+	if err != nil {
+		return err
+	}
+	kv, err := aaMappingArgs(c.argv[2:4])
+	if err != nil {
+		return err
+	}
+	add := Datum{Keys: []Atom{kv[0]}, Values: []Atom{kv[1]}}
+	if aa == nil {
+		aa = c.db.Insert(c.schema().Table("AutoAttach"), "")
+		c.db.WriteName(aa, "mappings", add)
+		c.db.WriteName(br, "auto_attach", uuidSet(aa.UUID))
+		return nil
+	}
+	col := aa.Table.Column("mappings")
+	c.db.Write(aa, col, union(&col.Type, aa.Read(col), add))
+	return nil
+}
+
+func cmdDelAAMapping(c *context) error {
+	_, aa, err := c.aaBridge(c.argv[1])
+	if err != nil {
+		return err
+	}
+	kv, err := aaMappingArgs(c.argv[2:4])
+	if err != nil || aa == nil {
+		return err
+	}
+	col := aa.Table.Column("mappings")
+	cur := aa.Read(col)
+	if i := find(cur, Atom(kv[0])); i >= 0 && atomInt(cur.Values[i]) == kv[1] {
+		d := cur.Clone()
+		d.Keys = append(d.Keys[:i:i], d.Keys[i+1:]...)
+		d.Values = append(d.Values[:i:i], d.Values[i+1:]...)
+		c.db.Write(aa, col, d)
+	}
+	return nil
+}
+
+func cmdGetAAMapping(c *context) error {
+	_, aa, err := c.aaBridge(c.argv[1])
+	if err != nil || aa == nil {
+		return err
+	}
+	m := aa.ReadName("mappings")
+	for i, k := range m.Keys {
+		fmt.Fprintf(c.out, "%d %d\n", atomInt(k), atomInt(m.Values[i]))
 	}
 	return nil
 }
