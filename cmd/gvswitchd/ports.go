@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -21,13 +22,17 @@ func registerPortTypes() {
 	// "system" (and the empty type): a kernel network device, through
 	// AF_PACKET.
 	reconcile.RegisterType("system", func(c reconcile.IfaceConfig) (dataplane.Port, error) {
-		if err := reconcile.CheckNetDevice(c.Name); err != nil {
-			return nil, err
-		}
 		opt := afpacket.Options{Pool: c.Pool, MTU: c.MTURequest}
 		opt.KeepOffloads, opt.GSOPool = kernelOffloads(c) // userspace-tso-enable
 		p, err := afpacket.Open(c.Name, opt)
 		if err != nil {
+			// A missing device is reported in Open vSwitch's words;
+			// checking only then spares every add-port a link dump.
+			if errors.Is(err, afpacket.ErrNoDevice) {
+				if cerr := reconcile.CheckNetDevice(c.Name); cerr != nil {
+					return nil, cerr
+				}
+			}
 			return nil, fmt.Errorf("could not open network device %s (%v)", c.Name, err)
 		}
 		return p, nil

@@ -845,6 +845,7 @@ func (d *Daemon) statusOps(withStats bool) []op {
 	}
 	sort.Slice(ids, func(i, j int) bool { return d.ifaces[ids[i]].name < d.ifaces[ids[j]].name })
 	var ops []op
+	var links kernelLinks
 	for _, u := range ids {
 		f := d.ifaces[u]
 		row := d.db["Interface"][u]
@@ -863,7 +864,7 @@ func (d *Daemon) statusOps(withStats bool) []op {
 			set["error"] = emptySet
 		}
 		if f.dp != nil {
-			d.portStatus(f, row, set, withStats || row["statistics"].Len() == 0)
+			d.portStatus(f, row, set, withStats || row["statistics"].Len() == 0, &links)
 		}
 		if len(set) > 0 {
 			ops = append(ops, updateOp("Interface", u, set))
@@ -947,8 +948,29 @@ func (d *Daemon) bridgeStatusOps() []op {
 	return ops
 }
 
+// kernelLinks are the kernel's interfaces by name, listed on first use
+// (one netlink dump for a whole status pass, not one per interface).
+type kernelLinks struct {
+	byName map[string]net.Interface
+	listed bool
+}
+
+func (k *kernelLinks) lookup(name string) (net.Interface, bool) {
+	if !k.listed {
+		k.listed = true
+		if l, err := net.Interfaces(); err == nil {
+			k.byName = make(map[string]net.Interface, len(l))
+			for _, ni := range l {
+				k.byName[ni.Name] = ni
+			}
+		}
+	}
+	ni, ok := k.byName[name]
+	return ni, ok
+}
+
 // portStatus adds the columns that describe a running port.
-func (d *Daemon) portStatus(f *iface, row ovsdb.Row, set map[string]any, withStats bool) {
+func (d *Daemon) portStatus(f *iface, row ovsdb.Row, set map[string]any, withStats bool, links *kernelLinks) {
 	p := f.dp
 	mac := net.HardwareAddr(func() []byte { m := p.MAC(); return m[:] }()).String()
 	if str(row["mac_in_use"]) != mac {
@@ -968,7 +990,7 @@ func (d *Daemon) portStatus(f *iface, row ovsdb.Row, set map[string]any, withSta
 	// are administratively up while open, as in OVS-DPDK.
 	admin := "up"
 	if f.typ == "system" || f.typ == "internal" {
-		if ni, err := net.InterfaceByName(f.name); err == nil {
+		if ni, ok := links.lookup(f.name); ok {
 			if integer(row["ifindex"]) != int64(ni.Index) || row["ifindex"].Len() == 0 {
 				set["ifindex"] = ni.Index
 			}
