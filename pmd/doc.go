@@ -12,6 +12,17 @@
 // and a queue leaves its old PMD (which is then waited for) before it joins
 // the new one, so no queue is ever polled by two PMDs at once.
 //
+// Queues of ports that implement dataplane.RxWaiter (taps: polling an
+// empty one is a system call) never go to a PMD: like Open vSwitch's
+// non-PMD netdevs they are served by the main thread, a goroutine that
+// drains them and otherwise sleeps in poll(2) on their descriptors; they
+// are not in pmd-rxq-show and their packets count under "main thread:".
+//
+// PMDs update their counters and loop epoch with plain stores
+// (internal/relaxed): a locked instruction per burst would drain a store
+// buffer full of stores into guest memory. The Manager pairs them with
+// relaxed.Barrier when it waits for a PMD to leave an old poll list.
+//
 // Each PMD accounts its time with one clock read per loop iteration (the
 // TSC on amd64) and one more per non-empty burst, never per packet; the
 // counters feed the OVS-compatible texts of dpif-netdev/pmd-stats-show,

@@ -67,8 +67,11 @@ type Manager struct {
 	cfg     Config
 	threads []*Thread // PMDs, by core
 	main    *Thread
-	rxqs    []*Rxq
-	closed  bool
+	rxqs    []*Rxq // PMD queues
+	// mainRxqs are the queues of dataplane.RxWaiter ports, served by
+	// the main thread (main.go), never by a PMD.
+	mainRxqs []*Rxq
+	closed   bool
 }
 
 // NewManager starts the PMDs of cfg.
@@ -77,7 +80,7 @@ func NewManager(cfg Config, opt Options) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.main = &Thread{m: m, core: -1, txq: 0, done: make(chan struct{})}
+	m.main = &Thread{m: m, core: -1, txq: 0, done: make(chan struct{}), wake: -1}
 	m.main.list.Store(new([]*Rxq))
 	m.main.startWall = time.Now()
 	m.main.startCyc = cycles()
@@ -181,7 +184,7 @@ func (m *Manager) startThread(core int, others []*Thread) *Thread {
 	for used[txq] {
 		txq++
 	}
-	t := &Thread{m: m, core: core, numa: numaNode(core), txq: txq, done: make(chan struct{})}
+	t := &Thread{m: m, core: core, numa: numaNode(core), txq: txq, done: make(chan struct{}), wake: -1}
 	t.list.Store(new([]*Rxq))
 	t.startWall = time.Now()
 	t.startCyc = cycles()
@@ -204,10 +207,20 @@ func (m *Manager) AddRxq(q *Rxq) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if slices.Contains(m.rxqs, q) {
+	if slices.Contains(m.rxqs, q) || slices.Contains(m.mainRxqs, q) {
 		return fmt.Errorf("pmd: port %s rx queue %d added twice", q.Port.Name(), q.Queue)
 	}
 	q.name = q.Port.Name()
+	if _, ok := q.Port.(dataplane.RxWaiter); ok {
+		if err := m.startMain(); err != nil {
+			return fmt.Errorf("pmd: main thread for port %s: %w", q.name, err)
+		}
+		m.mainRxqs = append(m.mainRxqs, q)
+		q.pmd = m.main
+		m.publish(m.main)
+		m.main.wakeMain() // it may sleep on the old list's descriptors
+		return nil
+	}
 	m.rxqs = append(m.rxqs, q)
 	t := m.pinnedThread(q, m.threads)
 	if t != nil && !t.isolated {
@@ -237,11 +250,13 @@ func (m *Manager) RemoveRxq(q *Rxq) {
 }
 
 func (m *Manager) removeLocked(q *Rxq) {
-	i := slices.Index(m.rxqs, q)
-	if i < 0 {
+	if i := slices.Index(m.mainRxqs, q); i >= 0 {
+		m.mainRxqs = slices.Delete(m.mainRxqs, i, i+1)
+	} else if i := slices.Index(m.rxqs, q); i >= 0 {
+		m.rxqs = slices.Delete(m.rxqs, i, i+1)
+	} else {
 		return
 	}
-	m.rxqs = slices.Delete(m.rxqs, i, i+1)
 	if t := q.pmd; t != nil {
 		q.pmd = nil
 		m.publish(t)
@@ -256,7 +271,7 @@ func (m *Manager) RemovePort(port dataplane.Port) []*Rxq {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*Rxq
-	for _, q := range slices.Clone(m.rxqs) {
+	for _, q := range slices.Concat(m.rxqs, m.mainRxqs) {
 		if q.Port == port {
 			m.removeLocked(q)
 			out = append(out, q)
@@ -289,10 +304,15 @@ func (m *Manager) Close() {
 	for _, t := range m.threads {
 		<-t.done
 	}
-	for _, q := range m.rxqs {
+	if m.main.wake >= 0 {
+		m.main.stop.Store(true)
+		m.main.wakeMain()
+		<-m.main.done
+	}
+	for _, q := range slices.Concat(m.rxqs, m.mainRxqs) {
 		q.pmd = nil
 	}
-	m.threads, m.rxqs = nil, nil
+	m.threads, m.rxqs, m.mainRxqs = nil, nil, nil
 }
 
 // Threads is the running PMDs, by core.
@@ -312,7 +332,11 @@ func (m *Manager) PMDOf(q *Rxq) *Thread {
 // publish stores t's poll list from the queues assigned to it.
 func (m *Manager) publish(t *Thread) {
 	var l []*Rxq
-	for _, q := range m.rxqs {
+	qs := m.rxqs
+	if t == m.main {
+		qs = m.mainRxqs
+	}
+	for _, q := range qs {
 		if q.pmd == t {
 			l = append(l, q)
 		}

@@ -72,6 +72,7 @@ type Thread struct {
 	done     chan struct{}
 	tid      atomic.Int32
 	maxSleep atomic.Int64 // ns
+	wake     int          // main thread: eventfd that ends its sleep; -1 for PMDs
 	panics   atomic.Uint64
 
 	// cur is the queue being polled, for panic attribution; PMD-local.
@@ -129,14 +130,17 @@ func (t *Thread) Add(c Counter, n uint64) {
 // (so it no longer uses a poll list replaced before the call), or when it
 // has stopped, or after timeout; it reports whether it saw the PMD pass.
 func (t *Thread) quiesce(timeout time.Duration) bool {
-	if t.core < 0 {
-		return true
+	if t.core < 0 && t.wake < 0 {
+		return true // the main thread serves no queue
 	}
 	// The PMD counts epochs with plain stores: the barrier makes the
 	// count it has reached visible here, and makes its next iteration see
 	// what the caller published before the call.
 	relaxed.Barrier()
 	e := t.epoch.Load()
+	if t.core < 0 {
+		t.wakeMain() // it may be asleep in poll(2)
+	}
 	deadline := time.Now().Add(timeout)
 	for t.epoch.Load() == e {
 		select {
