@@ -24,4 +24,11 @@
 // (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING frames are skipped). VLAN
 // tags the kernel moved into the ring header are put back into the frame.
 // The kernel interface keeps its name; the port only opens it.
+//
+// Setting up and tearing down the rings waits for RCU grace periods (tens
+// of milliseconds per port), which a waiting ovs-vsctl add-port/del-port
+// would wait for too. So Open takes a socket whose rings were made in
+// advance (two spares are kept, in the namespace of the last Open, about
+// 9 MiB of kernel memory each), and Close leaves promiscuous mode and
+// gives the buffers back at once but closes the socket in the background.
 package afpacket
