@@ -210,6 +210,24 @@ func (db *replica) SetMapKey(r *dbRow, c *Column, key, value Atom) {
 	sortDatum(&op.set)
 }
 
+// DeleteMapKey records a partial map update deleting key (an RFC 7047
+// 5.1 "delete" mutation).
+func (db *replica) DeleteMapKey(r *dbRow, c *Column, key Atom) {
+	db.touch(r)
+	if r.mapOps == nil {
+		r.mapOps = map[string]*mapOp{}
+	}
+	op := r.mapOps[c.Name]
+	if op == nil {
+		op = &mapOp{set: Datum{Values: []Atom{}}}
+		r.mapOps[c.Name] = op
+	}
+	if find(op.del, key) < 0 {
+		op.del.Keys = append(op.del.Keys, key)
+		sortDatum(&op.del)
+	}
+}
+
 // AddToSet records a partial set update (an RFC 7047 5.1 "insert"
 // mutation of keys), like the IDL's write_partial_set: the server checks
 // the column's type and size.

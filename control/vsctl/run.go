@@ -654,11 +654,11 @@ func (r *runner) printCommands() {
 // that share a hash bucket.
 var commandOrder = []string{
 	"comment", "get", "list", "find", "set", "add", "remove", "clear", "create", "destroy", "wait-until", "show",
-	"init", "emer-reset", "add-br", "del-br", "list-br", "br-exists", "br-to-vlan", "br-to-parent",
+	"init", "add-br", "del-br", "list-br", "br-exists", "br-to-vlan", "br-to-parent",
 	"br-set-external-id", "br-get-external-id", "list-ports", "add-port", "add-bond", "add-bond-iface",
 	"del-bond-iface", "del-port", "port-to-br", "list-ifaces", "iface-to-br", "get-controller",
 	"del-controller", "set-controller", "get-fail-mode", "del-fail-mode", "set-fail-mode", "get-manager",
-	"del-manager", "set-manager", "get-ssl", "del-ssl", "set-ssl", "add-aa-mapping", "del-aa-mapping",
+	"del-manager", "set-manager", "get-ssl", "del-ssl", "set-ssl", "emer-reset", "add-aa-mapping", "del-aa-mapping",
 	"get-aa-mapping", "add-zone-tp", "del-zone-tp", "list-zone-tp", "list-dp-cap",
 }
 

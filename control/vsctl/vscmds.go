@@ -48,6 +48,10 @@ func init() {
 		&commandSyntax{"add-aa-mapping", 3, 3, "BRIDGE ARG ARG", preAutoAttach, cmdAddAAMapping, nil, "", readWrite},
 		&commandSyntax{"del-aa-mapping", 3, 3, "BRIDGE ARG ARG", preAutoAttach, cmdDelAAMapping, nil, "", readWrite},
 		&commandSyntax{"get-aa-mapping", 1, 1, "BRIDGE", preAutoAttach, cmdGetAAMapping, nil, "", readOnly},
+		&commandSyntax{"add-zone-tp", 3, math.MaxInt, "", preZone, cmdAddZoneTp, nil, "--may-exist", readWrite},
+		&commandSyntax{"del-zone-tp", 2, 2, "", preZone, cmdDelZoneTp, nil, "--if-exists", readWrite},
+		&commandSyntax{"list-zone-tp", 1, 1, "", preZone, cmdListZoneTp, nil, "", readOnly},
+		&commandSyntax{"list-dp-cap", 1, 1, "", preZone, cmdListDpCap, nil, "", readOnly},
 	)
 }
 
@@ -1230,6 +1234,160 @@ func cmdGetAAMapping(c *context) error {
 	for i, k := range m.Keys {
 		fmt.Fprintf(c.out, "%d %d\n", atomInt(k), atomInt(m.Values[i]))
 	}
+	return nil
+}
+
+func preZone(c *context) error {
+	c.add("Open_vSwitch", "datapaths")
+	c.add("Datapath", "ct_zones", "capabilities")
+	c.add("CT_Zone", "timeout_policy")
+	c.add("CT_Timeout_Policy", "timeouts")
+	return nil
+}
+
+// datapath returns the Datapath record of a datapath type
+// (Open_vSwitch.datapaths), or nil.
+func (c *context) datapath(name string) *dbRow {
+	m := c.ovs.ReadName("datapaths")
+	if i := find(m, Atom(name)); i >= 0 {
+		if rows := c.refs("Datapath", Datum{Keys: []Atom{m.Values[i]}}); len(rows) > 0 {
+			return rows[0]
+		}
+	}
+	return nil
+}
+
+// cInt reads a decimal int the way sscanf's %d does: leading blanks and
+// a sign, digits up to the first other character; the value wraps to
+// 32 bits. ok is false when there is no digit.
+func cInt(s string) (v int64, ok bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	var u uint64
+	n := 0
+	for ; n < len(s) && isDigit(s[n]); n++ {
+		u = u*10 + uint64(s[n]-'0')
+	}
+	if neg {
+		u = -u
+	}
+	return int64(int32(uint32(u))), n > 0
+}
+
+// zoneArg parses "zone=N".
+func zoneArg(a string) int64 {
+	rest, _ := strings.CutPrefix(a, "zone=")
+	v, _ := cInt(rest)
+	return v
+}
+
+// zonePolicy parses the first "key=value" of a timeout policy argument:
+// the key ends at "=", a blank or a comma, a missing value is 0.
+func zonePolicy(a string) (string, int64) {
+	end := strings.IndexAny(a, "= ,\t")
+	if end < 0 {
+		return a, 0
+	}
+	key := a[:end]
+	if a[end] != '=' {
+		return key, 0
+	}
+	v, _ := cInt(a[end+1:])
+	return key, v
+}
+
+func cmdAddZoneTp(c *context) error {
+	dp := c.datapath(c.argv[1])
+	if dp == nil {
+		return fatalf("datapath %s does not exist", c.argv[1])
+	}
+	zone := zoneArg(c.argv[2])
+	zones := dp.ReadName("ct_zones")
+	var z *dbRow
+	if i := find(zones, Atom(zone)); i >= 0 {
+		if !c.cmd.has("--may-exist") {
+			return fatalf("zone id %d already exists", zone)
+		}
+		if rows := c.refs("CT_Zone", Datum{Keys: []Atom{zones.Values[i]}}); len(rows) > 0 {
+			z = rows[0]
+		}
+	}
+	tp := c.db.Insert(c.schema().Table("CT_Timeout_Policy"), "")
+	timeouts := Datum{Values: []Atom{}}
+	for _, a := range c.argv[3:] {
+		k, v := zonePolicy(a)
+		if find(timeouts, Atom(k)) >= 0 {
+			continue // the first value given wins
+		}
+		timeouts.Keys = append(timeouts.Keys, k)
+		timeouts.Values = append(timeouts.Values, v)
+		sortDatum(&timeouts)
+	}
+	c.db.WriteName(tp, "timeouts", timeouts)
+	if z == nil {
+		z = c.db.Insert(c.schema().Table("CT_Zone"), "")
+		c.db.SetMapKey(dp, dp.Table.Column("ct_zones"), Atom(zone), uuidAtom(z.UUID))
+	}
+	c.db.WriteName(z, "timeout_policy", uuidSet(tp.UUID))
+	return nil
+}
+
+func cmdDelZoneTp(c *context) error {
+	dp := c.datapath(c.argv[1])
+	if dp == nil {
+		return fatalf("datapath %s does not exist", c.argv[1])
+	}
+	zone := zoneArg(c.argv[2])
+	if find(dp.ReadName("ct_zones"), Atom(zone)) < 0 {
+		if c.cmd.has("--if-exists") {
+			return nil
+		}
+		return fatalf("zone id %d does not exist", zone)
+	}
+	c.db.DeleteMapKey(dp, dp.Table.Column("ct_zones"), Atom(zone))
+	return nil
+}
+
+func cmdListZoneTp(c *context) error {
+	dp := c.datapath(c.argv[1])
+	if dp == nil {
+		return fatalf("datapath: %s record not found", c.argv[1])
+	}
+	zones := dp.ReadName("ct_zones")
+	for i, k := range zones.Keys {
+		fmt.Fprintf(c.out, "Zone:%d, Timeout Policies: ", atomInt(k))
+		var pol []string
+		for _, z := range c.refs("CT_Zone", Datum{Keys: []Atom{zones.Values[i]}}) {
+			for _, tp := range c.refs("CT_Timeout_Policy", z.ReadName("timeout_policy")) {
+				t := tp.ReadName("timeouts")
+				for j, tk := range t.Keys {
+					pol = append(pol, fmt.Sprintf("%s=%d", atomStr(tk), atomInt(t.Values[j])))
+				}
+			}
+		}
+		if len(pol) == 0 {
+			fmt.Fprintf(c.out, "system default\n")
+			continue
+		}
+		fmt.Fprintf(c.out, "%s\n", strings.Join(pol, " "))
+	}
+	return nil
+}
+
+func cmdListDpCap(c *context) error {
+	dp := c.datapath(c.argv[1])
+	if dp == nil {
+		return fatalf("datapath \"%s\" record not found", c.argv[1])
+	}
+	caps := dp.ReadName("capabilities")
+	out := make([]string, len(caps.Keys))
+	for i, k := range caps.Keys {
+		out[i] = atomStr(k) + "=" + atomStr(caps.Values[i])
+	}
+	fmt.Fprintf(c.out, "%s\n", strings.Join(out, " "))
 	return nil
 }
 
