@@ -18,9 +18,8 @@ func (d *Daemon) registerCommands(s *unixctl.Server) {
 	}
 	must(s.Register("ofproto/list", "", 0, 0, d.ofprotoList))
 	must(s.Register("dpif/show", "", 0, 0, d.dpifShow))
-	must(s.Register("dpif/dump-dps", "", 0, 0, func([]string) (string, error) {
-		return "netdev@ovs-netdev\n", nil
-	}))
+	must(s.Register("dpif/dump-dps", "", 0, 0, d.dpifDumpDPs))
+	must(d.registerAppctl(s))
 }
 
 func (d *Daemon) sortedBridges() []*bridge {
@@ -39,6 +38,18 @@ func (d *Daemon) ofprotoList([]string) (string, error) {
 	var b strings.Builder
 	for _, br := range d.sortedBridges() {
 		b.WriteString(br.name + "\n")
+	}
+	return b.String(), nil
+}
+
+// dpifDumpDPs prints each bridge as "TYPE@NAME": every bridge runs in
+// the userspace (netdev) datapath.
+func (d *Daemon) dpifDumpDPs([]string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var b strings.Builder
+	for _, br := range d.sortedBridges() {
+		b.WriteString("netdev@" + br.name + "\n")
 	}
 	return b.String(), nil
 }

@@ -116,6 +116,13 @@ func (s *Server) Commands() []string {
 	return s.namesLocked()
 }
 
+// Usage returns a command's usage text ("" for an unknown command).
+func (s *Server) Usage(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commands[name].usage
+}
+
 // namesLocked returns the command names, sorted; s.mu is held.
 func (s *Server) namesLocked() []string {
 	names := make([]string, 0, len(s.commands))

@@ -19,6 +19,9 @@ func (s *Server) AddStandardCommands() error {
 	}{
 		{"vlog/list", "", 0, 0, func([]string) (string, error) { return vlog.List(), nil }},
 		{"vlog/set", "{spec | PATTERN:destination:pattern}", 0, Unbounded, vlogSet},
+		{"vlog/list-pattern", "", 0, 0, func([]string) (string, error) { return vlog.ListPattern(), nil }},
+		{"vlog/disable-rate-limit", "[module]...", 0, Unbounded, rateLimit},
+		{"vlog/enable-rate-limit", "[module]...", 0, Unbounded, rateLimit},
 		{"vlog/reopen", "", 0, 0, func([]string) (string, error) { return "", vlog.Reopen() }},
 		{"vlog/close", "", 0, 0, func([]string) (string, error) { vlog.CloseFile(); return "", nil }},
 		{"coverage/show", "", 0, 0, func([]string) (string, error) { return coverage.Show(), nil }},
@@ -36,6 +39,22 @@ func vlogSet(args []string) (string, error) {
 	for _, a := range args {
 		if err := vlog.Set(a); err != nil {
 			return "", errorText(strings.TrimPrefix(err.Error(), vlog.ErrSpec.Error()+": "))
+		}
+	}
+	return "", nil
+}
+
+// rateLimit is vlog/disable-rate-limit and vlog/enable-rate-limit:
+// gvswitchd's modules log every message (no rate limiting to switch), so
+// only the module names are checked.
+func rateLimit(args []string) (string, error) {
+	known := map[string]bool{}
+	for _, m := range vlog.Modules() {
+		known[m] = true
+	}
+	for _, a := range args {
+		if a != "any" && !known[a] {
+			return "", errorText("unknown module")
 		}
 	}
 	return "", nil

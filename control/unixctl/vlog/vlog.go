@@ -230,13 +230,7 @@ func OpenSyslog() error {
 
 // List renders the vlog/list table.
 func List() string {
-	mu.Lock()
-	names := make([]string, 0, len(modules))
-	for n := range modules {
-		names = append(names, n)
-	}
-	mu.Unlock()
-	sort.Strings(names)
+	names := Modules()
 	var b strings.Builder
 	b.WriteString("                 console    syslog    file\n")
 	b.WriteString("                 -------    ------    ------\n")
@@ -245,6 +239,38 @@ func List() string {
 		fmt.Fprintf(&b, "%-16s  %4s       %4s       %4s\n", n, l.Level(Console), l.Level(Syslog), l.Level(File))
 	}
 	return b.String()
+}
+
+// ListPattern renders the vlog/list-pattern table: each destination's
+// line format, in Open vSwitch's pattern syntax.
+func ListPattern() string {
+	var b strings.Builder
+	b.WriteString("         prefix                            format\n")
+	b.WriteString("         ------                            ------\n")
+	fmt.Fprintf(&b, "%-8s %-33s %s\n", "SYSLOG", "none", "gvswitchd|%05N|%c%T|%p|%m")
+	fmt.Fprintf(&b, "%-8s %-33s %s\n", "CONSOLE", "none", "%D{%Y-%m-%dT%H:%M:%SZ}|%05N|%c%T|%p|%m")
+	fmt.Fprintf(&b, "%-8s %-33s %s\n", "FILE", "none", "%D{%Y-%m-%dT%H:%M:%S.###Z}|%05N|%c%T|%p|%m")
+	return b.String()
+}
+
+// Modules returns the module names, sorted.
+func Modules() []string {
+	mu.Lock()
+	names := make([]string, 0, len(modules))
+	for n := range modules {
+		names = append(names, n)
+	}
+	mu.Unlock()
+	sort.Strings(names)
+	return names
+}
+
+// DefaultLevel is the level a destination gets in modules created from
+// now on (the last "any module" vlog/set).
+func DefaultLevel(d Destination) Level {
+	mu.Lock()
+	defer mu.Unlock()
+	return defaults[d]
 }
 
 // Set applies one specification as vlog/set and the -v option take it:
