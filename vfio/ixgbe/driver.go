@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"gvswitch/dataplane"
+	"gvswitch/internal/relaxed"
 	"gvswitch/vfio"
 )
 
@@ -197,8 +198,12 @@ type rxQueue struct {
 	mask    int
 	tailReg uint32
 	discard bool // dropping the rest of a multi-descriptor frame
+	// cache is the polling PMD's, in front of the pool: replacement
+	// buffers and dropped frames go through it, not the pool's lock.
+	cache *dataplane.PoolCache
 
-	packets, bytes, nombuf, errs atomic.Uint64
+	// Written by the polling PMD only.
+	packets, bytes, nombuf, errs relaxed.Counter
 	_                            [64]byte // keep queues on separate cache lines
 }
 
@@ -210,8 +215,11 @@ type txQueue struct {
 	mask       int
 	tailReg    uint32
 	stuckSince int64
+	// cache takes the buffers of sent frames (tx queue lock holder's).
+	cache *dataplane.PoolCache
 
-	packets, bytes, dropped atomic.Uint64
+	// Written under the tx queue's lock only.
+	packets, bytes, dropped relaxed.Counter
 	_                       [64]byte
 }
 
@@ -331,6 +339,12 @@ func (p *Port) allocate() error {
 		return fmt.Errorf("%s: %w", p.info.Addr, err)
 	}
 	p.pool = pool
+	for i := range p.rx {
+		p.rx[i].cache = pool.NewCache(0)
+	}
+	for i := range p.tx {
+		p.tx[i].cache = pool.NewCache(0)
+	}
 	for _, other := range o.DMAArenas {
 		if err := p.MapArena(other); err != nil {
 			return err
@@ -765,6 +779,19 @@ func (p *Port) Close() error {
 	return err
 }
 
+// free is how many buffers of the pool are not in use: in the pool, or in
+// a queue's cache.
+func (p *Port) free() int {
+	n := p.pool.Available()
+	for i := range p.rx {
+		n += p.rx[i].cache.Len()
+	}
+	for i := range p.tx {
+		n += p.tx[i].cache.Len()
+	}
+	return n
+}
+
 // release gives back everything New acquired, in reverse order.
 func (p *Port) release() {
 	for i := range p.tx {
@@ -783,6 +810,14 @@ func (p *Port) release() {
 				pkt.Free()
 				r.bufs[j] = nil
 			}
+		}
+		if r.cache != nil {
+			r.cache.Flush()
+		}
+	}
+	for i := range p.tx {
+		if c := p.tx[i].cache; c != nil {
+			c.Flush()
 		}
 	}
 	if p.bus != nil {

@@ -306,14 +306,14 @@ func TestTx10000FramesAllBuffersReclaimed(t *testing.T) {
 		}
 		next++
 	}
-	free := p.Pool().Available()
+	free := p.free()
 	const total = 10000
 	sendAll(t, p, 1, total)
 	p.TxBurst(1, nil) // reclaim what is left
 	if got := dev.txFrames.Load(); got != total {
 		t.Fatalf("device sent %d frames, want %d", got, total)
 	}
-	if got := p.Pool().Available(); got != free {
+	if got := p.free(); got != free {
 		t.Errorf("pool has %d free buffers, want %d: transmit buffers not reclaimed", got, free)
 	}
 	s := p.Stats()

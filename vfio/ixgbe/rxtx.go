@@ -27,8 +27,8 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 	r := &p.rx[q]
 	ring, bufs, mask := r.ring, r.bufs, r.mask
 	want := min(len(pkts), len(r.fill))
-	// Count the completed descriptors first so that the pool is locked
-	// once per burst, for exactly as many buffers as are needed.
+	// Count the completed descriptors first so that the buffers are
+	// taken once per burst, exactly as many as are needed.
 	k := 0
 	for k < want && ring[(r.next+k)&mask].loadHi()&rxStatDD != 0 {
 		k++
@@ -36,7 +36,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 	if k == 0 {
 		return 0
 	}
-	got := p.pool.GetBurst(r.fill[:k])
+	got := r.cache.GetBurst(r.fill[:k])
 	if got < k {
 		// Out of buffers: leave the rest to the device's DROP_EN.
 		r.nombuf.Add(uint64(k - got))
@@ -63,7 +63,7 @@ func (p *Port) RxBurst(q int, pkts []*dataplane.Packet) int {
 				r.discard = false
 			}
 			bad++
-			pkt.Free()
+			r.cache.Put(pkt)
 		default:
 			pkt.Hash = uint32(d.loadLo() >> 32)
 			pkts[n] = pkt
@@ -98,6 +98,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	}
 	t := &p.tx[q]
 	p.txClean(t)
+	drop := t.cache
 	ring, bufs, mask := t.ring, t.bufs, t.mask
 	free := mask - (t.tail-t.clean)&mask
 	n := min(len(pkts), free)
@@ -108,7 +109,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		pkt := pkts[i]
 		l := pkt.Len()
 		if l == 0 || l > maxFrame {
-			pkt.Free()
+			drop.Put(pkt)
 			continue
 		}
 		if !p.dmaReachable(pkt.BufferIOVA()) {
@@ -132,7 +133,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		t.bytes.Add(uint64(bytes))
 	}
 	if dropped := len(pkts) - sent; dropped > 0 {
-		dataplane.PutBurst(pkts[n:])
+		drop.PutBurst(pkts[n:])
 		t.dropped.Add(uint64(dropped))
 	}
 	if n < len(pkts) {
@@ -156,11 +157,11 @@ func (p *Port) txClean(t *txQueue) {
 		if ring[last].loadHi()&txStatDD == 0 {
 			break
 		}
-		// One pool lock per run of same-pool packets (dataplane.PutBurst);
-		// the batch is two runs of the ring when it wraps.
+		// Into the queue's cache; the batch is two runs of the ring
+		// when it wraps.
 		first := min(batch, len(bufs)-t.clean)
-		freeRun(bufs[t.clean : t.clean+first])
-		freeRun(bufs[:batch-first])
+		freeRun(t.cache, bufs[t.clean:t.clean+first])
+		freeRun(t.cache, bufs[:batch-first])
 		t.clean = (last + 1) & mask
 		t.stuckSince = 0
 	}
@@ -218,11 +219,11 @@ func itoa(v int) string {
 	return string(b[i:])
 }
 
-func freeRun(bufs []*dataplane.Packet) {
+func freeRun(c *dataplane.PoolCache, bufs []*dataplane.Packet) {
 	if len(bufs) == 0 {
 		return
 	}
-	dataplane.PutBurst(bufs)
+	c.PutBurst(bufs)
 	clear(bufs)
 }
 
