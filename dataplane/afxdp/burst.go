@@ -7,6 +7,7 @@ import (
 
 	"gvswitch/dataplane"
 	"gvswitch/internal/offload"
+	"gvswitch/internal/relaxed"
 )
 
 // fillBatch is the most chunks posted on the fill ring per refill, and
@@ -30,11 +31,13 @@ type queue struct {
 	rxCache   *dataplane.PoolCache
 	fillBuf   [fillBatch]*dataplane.Packet
 	fillOut   int // chunks on the fill or rx ring (the kernel's)
-	rxPackets atomic.Uint64
-	rxBytes   atomic.Uint64
-	rxErrors  atomic.Uint64
+	rxPackets relaxed.Counter
+	rxBytes   relaxed.Counter
+	rxErrors  relaxed.Counter
 
 	_ [64]byte // keep the sides' counters off each other's cache line
+	// (Counters: written by the side's owner, the polling PMD or the tx
+	// queue lock holder, with plain stores.)
 
 	// Transmit side.
 	txCache   *dataplane.PoolCache
@@ -42,11 +45,11 @@ type queue struct {
 	freeBuf   [scratch]*dataplane.Packet
 	nfree     int
 	txOut     int // chunks on the tx or completion ring
-	txPackets atomic.Uint64
-	txBytes   atomic.Uint64
-	txDropped atomic.Uint64
-	txErrors  atomic.Uint64
-	txCopied  atomic.Uint64
+	txPackets relaxed.Counter
+	txBytes   relaxed.Counter
+	txDropped relaxed.Counter
+	txErrors  relaxed.Counter
+	txCopied  relaxed.Counter
 }
 
 func newQueue(x *xsk) *queue {
