@@ -127,3 +127,33 @@ func TestCloseIsImmediate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOpenClose is what a waiting add-port then del-port of a system
+// port costs the switch: Open (with spare rings, as in the daemon) and
+// Close of a veth end. Each iteration leaves time for the spares to be
+// made again, as an add-port does not follow another within a build.
+func BenchmarkOpenClose(b *testing.B) {
+	testenv.NeedRoot(b)
+	pool := testPool(b, 1024)
+	ns := quietNS(b, "afbo")
+	a, c := netns.Name("afba"), netns.Name("afbc")
+	netns.Veth(b, a, ns, c, ns)
+	openIn(b, ns, a, Options{Pool: pool}).Close()
+	var took time.Duration
+	for i := 0; i < b.N; i++ {
+		waitSpares(b)
+		start := time.Now()
+		if err := ns.Do(func() error {
+			p, err := Open(a, Options{Pool: pool})
+			if err != nil {
+				return err
+			}
+			return p.Close()
+		}); err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+	}
+	b.ReportMetric(float64(took.Microseconds())/float64(b.N), "µs/open+close")
+	pendingCloses.Wait()
+}
