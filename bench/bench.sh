@@ -160,6 +160,12 @@ switch_stop() {
 
 # ---- 1. vhost loopback ----
 declare -A LOOP # LOOP[kind,size] = space-separated Mpps of each trial
+declare -A CYC  # CYC[kind,size] = the PMD's processing cycles per packet of each trial
+sw_appctl() { # sw_appctl gvs|ovs CMD...: ovs-appctl to the running switch
+	local kind=$1 ctl; shift
+	ctl=$(ls "$W/$kind/run/"*.ctl 2>/dev/null | grep -v ovsdb-server | head -1)
+	[ -n "$ctl" ] && ovs-appctl -t "$ctl" "$@"
+}
 loopback_trial() { # loopback_trial gvs|ovs
 	local kind=$1 size
 	switch_start "$kind"
@@ -173,11 +179,17 @@ loopback_trial() { # loopback_trial gvs|ovs
 		tp_say "set txpkts $size"
 		tp_say "start tx_first"
 		sleep "$WARMUP"
+		sw_appctl "$kind" dpif-netdev/pmd-stats-clear >/dev/null || true
 		local a b; a=$(tp_rx_total); sleep "$MEASURE"; b=$(tp_rx_total)
+		# The switch's own cost: its PMD's busy cycles per packet (both
+		# switches count them the same way, from the TSC).
+		local cyc; cyc=$(sw_appctl "$kind" dpif-netdev/pmd-stats-show -pmd 1 2>/dev/null |
+			sed -n 's/^ *avg processing cycles per packet: \([0-9.]*\).*/\1/p' | head -1)
 		tp_say stop; sleep 0.5
 		local mpps; mpps=$(awk -v a="$a" -v b="$b" -v t="$MEASURE" 'BEGIN {printf "%.3f", (b - a) / (t + 0.3) / 1e6}')
 		LOOP[$kind,$size]="${LOOP[$kind,$size]:-} $mpps"
-		log "loopback $kind $size B: $mpps Mpps"
+		CYC[$kind,$size]="${CYC[$kind,$size]:-} ${cyc:--}"
+		log "loopback $kind $size B: $mpps Mpps, ${cyc:--} cycles/packet"
 	done
 	tp_stop
 	switch_stop
@@ -261,6 +273,11 @@ done
 		for s in 64 1518; do
 			g=$(echo "${LOOP[gvs,$s]}" | median); o=$(echo "${LOOP[ovs,$s]:-}" | median)
 			printf '%-8s %12s %12s %8s   %s |%s\n' "$s B" "$g" "$o" "$(ratio "$g" "$o")" "${LOOP[gvs,$s]}" "${LOOP[ovs,$s]:-}"
+		done
+		echo "   the switch PMD's processing cycles per packet (pmd-stats-show), median; ratio = OVS-DPDK / gvswitchd (> 1: gvswitchd cheaper)"
+		for s in 64 1518; do
+			g=$(echo "${CYC[gvs,$s]}" | tr ' ' '\n' | grep -v '^-$' | tr '\n' ' ' | median); o=$(echo "${CYC[ovs,$s]:-}" | tr ' ' '\n' | grep -v '^-$' | tr '\n' ' ' | median)
+			printf '%-8s %12s %12s %8s   %s |%s\n' "$s B" "$g" "$o" "$(ratio "$o" "$g")" "${CYC[gvs,$s]}" "${CYC[ovs,$s]:-}"
 		done
 		echo
 	fi
