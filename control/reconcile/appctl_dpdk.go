@@ -19,6 +19,10 @@ import (
 // dpdkMaxHeaps is DPDK's RTE_MAX_HEAPS: get-malloc-stats lists them all.
 const dpdkMaxHeaps = 32
 
+// dpdkMaxLcores is DPDK's RTE_MAX_LCORE: get-mempool-info lists a cache
+// count for each.
+const dpdkMaxLcores = 128
+
 func (d *Daemon) dpdkCommands() []unixctlCommand {
 	return []unixctlCommand{
 		{"dpdk/get-malloc-stats", "", 0, 0, d.dpdkMallocStats},
@@ -179,7 +183,13 @@ func (d *Daemon) mempoolInfo(args []string) (string, error) {
 		size, size, buf, buf)
 	b.WriteString("  ops_index=0\n  ops_name: <gvswitch>\n")
 	fmt.Fprintf(&b, "  avg bytes/object=%f\n", float64(len(arena.Bytes()))/float64(size))
-	b.WriteString("  internal cache infos:\n    cache_size=0\n    total_cache_count=0\n")
+	// Buffers a PMD holds in its own cache are not counted apart:
+	// every lcore's cache count is 0.
+	b.WriteString("  internal cache infos:\n    cache_size=0\n")
+	for i := 0; i < dpdkMaxLcores; i++ {
+		fmt.Fprintf(&b, "    cache_count[%d]=0\n", i)
+	}
+	b.WriteString("    total_cache_count=0\n")
 	fmt.Fprintf(&b, "  common_pool_count=%d\n  no statistics available\n", pool.Available())
 	if len(args) == 1 {
 		fmt.Fprintf(&b, "    count: avail (%d), in use (%d)\n", pool.Available(), size-pool.Available())

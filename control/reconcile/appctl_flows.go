@@ -87,6 +87,16 @@ func (d *Daemon) flows(name string) []dpFlow {
 			}
 		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.inODP != b.inODP {
+			return a.inODP < b.inODP
+		}
+		if a.src != b.src {
+			return macString(a.src) < macString(b.src)
+		}
+		return macString(a.dst) < macString(b.dst)
+	})
 	return out
 }
 

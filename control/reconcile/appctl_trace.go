@@ -128,9 +128,6 @@ func (d *Daemon) ofprotoTrace(args []string) (string, error) {
 		f.inPortInfo = found
 	}
 	dec := d.decideL2(br, f.inPortInfo, f.vid, f.dst)
-	if f.inPortInfo == nil && f.tagged {
-		dec = d.decideL2(br, nil, f.vid, f.dst)
-	}
 
 	var b strings.Builder
 	vlanPart := "vlan_tci=0x0000,"
