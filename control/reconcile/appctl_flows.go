@@ -5,17 +5,23 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"gvswitch/dataplane"
 )
 
 // Datapath flows. gvswitch's datapath has no flow table: each PMD looks
 // the destination up in the FDB (through its exact-match cache). The
-// flows it in effect runs are one per pair of learned addresses in a
-// VLAN on different ports: match in_port, source, destination and VLAN,
-// actions the NORMAL decision. dpctl/dump-flows and dpif/dump-flows show
-// those, in Open vSwitch's datapath flow syntax. There are no per-flow
-// counters: packets and bytes are 0 and used is "never".
+// flows it in effect runs are one per pair of addresses in a VLAN on
+// different ports: match in_port, source, destination and VLAN, actions
+// the NORMAL decision. dpctl/dump-flows and dpif/dump-flows show those
+// whose source sent within the last flowIdle (Open vSwitch's default
+// max-idle: its datapath flows live as long), in Open vSwitch's datapath
+// flow syntax. There are no per-flow counters: packets and bytes are 0,
+// and used is when the source was last seen.
+
+// flowIdle is how long after its source was last seen a flow is shown.
+const flowIdle = 10 * time.Second
 
 // dpFlow is one derived datapath flow.
 type dpFlow struct {
@@ -26,6 +32,7 @@ type dpFlow struct {
 	src, dst [6]byte
 	tagged   bool
 	vid      uint16
+	used     time.Duration // since the source was last seen
 	actions  string
 	namedAct string
 }
@@ -59,9 +66,11 @@ func (d *Daemon) flows(name string) []dpFlow {
 			byNo[pi.No] = pi
 		}
 		entries := br.FDB().Entries()
+		now := br.Now()
 		for _, a := range entries {
 			in, ok := byNo[a.Port]
-			if !ok {
+			used := time.Duration(now - a.Used)
+			if !ok || a.Static || used > flowIdle {
 				continue
 			}
 			_, tagged := in.OutputVLAN(a.VLAN)
@@ -83,7 +92,7 @@ func (d *Daemon) flows(name string) []dpFlow {
 					named = renameOutputs(act, odpName)
 				}
 				out = append(out, dpFlow{bridge: bn, core: bdp.pmdCoreOf(d, bn, in.No), inODP: odpOf(in), inName: odpName[odpOf(in)],
-					src: src, dst: dst, tagged: tagged, vid: vid, actions: act, namedAct: named})
+					src: src, dst: dst, tagged: tagged, vid: vid, used: max(used, 0), actions: act, namedAct: named})
 			}
 		}
 	}
@@ -153,7 +162,7 @@ func (f dpFlow) format(verbose, names bool) string {
 	if f.tagged {
 		fmt.Fprintf(&b, ",eth_type(0x8100),vlan(vid=%d,pcp=0)", f.vid)
 	}
-	fmt.Fprintf(&b, ", packets:0, bytes:0, used:never, actions:%s\n", act)
+	fmt.Fprintf(&b, ", packets:0, bytes:0, used:%.3fs, actions:%s\n", f.used.Seconds(), act)
 	return b.String()
 }
 
