@@ -91,11 +91,24 @@ func (d *Daemon) ofprotoTrace(args []string) (string, error) {
 	bdp := d.dp.(*bridgeDatapath)
 	name, flowText := "", ""
 	rest := args
-	if bdp.bridges[args[0]] != nil && len(args) > 1 {
+	switch {
+	case bdp.bridges[args[0]] != nil && len(args) > 1:
 		name, flowText, rest = args[0], args[1], args[2:]
-	} else if strings.Contains(args[0], "(") {
-		return "", unixctlError("gvswitch: ofproto/trace: datapath flow syntax is not supported; give a bridge and an OpenFlow flow (e.g. ofproto/trace br0 in_port=1,dl_src=..,dl_dst=..)")
-	} else {
+	case strings.Contains(args[0], "("), len(args) > 1 && strings.Contains(args[1], "("):
+		// [dp_name] odp_flow: the datapath port names the bridge.
+		if !strings.Contains(args[0], "(") {
+			if args[0] != "ovs-netdev" {
+				return "", unixctlError("Cannot find the datapath")
+			}
+			rest = args[1:]
+		}
+		var err error
+		name, flowText, err = d.odpToBridgeFlow(rest[0])
+		if err != nil {
+			return "", err
+		}
+		rest = rest[1:]
+	default:
 		return "", unixctlError(args[0] + ": unknown bridge")
 	}
 	for _, o := range rest {
@@ -183,4 +196,72 @@ func (d *Daemon) ifaceOnPort(bridge string, no uint32, name string) bool {
 		}
 	}
 	return false
+}
+
+// odpToBridgeFlow turns a datapath flow ("in_port(2),eth(src=..,dst=..),
+// eth_type(0x8100),vlan(vid=300)") into the bridge of its input port and
+// the equivalent OpenFlow flow. d.mu is held.
+func (d *Daemon) odpToBridgeFlow(odp string) (string, string, error) {
+	fields := map[string]string{}
+	for rest := odp; rest != ""; {
+		open := strings.Index(rest, "(")
+		if open < 0 {
+			return "", "", unixctlError("odp_flow_from_string: syntax error at " + rest)
+		}
+		depth, end := 0, -1
+		for i := open; i < len(rest) && end < 0; i++ {
+			switch rest[i] {
+			case '(':
+				depth++
+			case ')':
+				if depth--; depth == 0 {
+					end = i
+				}
+			}
+		}
+		if end < 0 {
+			return "", "", unixctlError("odp_flow_from_string: syntax error at " + rest)
+		}
+		fields[strings.TrimSpace(rest[:open])] = rest[open+1 : end]
+		rest = strings.TrimPrefix(rest[end+1:], ",")
+	}
+	in, ok := fields["in_port"]
+	if !ok {
+		in = "4294967295" // ODPP_NONE
+	}
+	var f *iface
+	for _, x := range d.ifaces {
+		if x.dp != nil && (strconv.Itoa(x.odp) == in || x.name == in) {
+			f = x
+		}
+	}
+	if f == nil {
+		return "", "", unixctlError("no OpenFlow port for datapath port " + in)
+	}
+	of := []string{"in_port=" + strconv.Itoa(f.ofport)}
+	if f.ofport == OfportLocal {
+		of[0] = "in_port=LOCAL"
+	}
+	for _, kv := range strings.Split(fields["eth"], ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && (k == "src" || k == "dst") {
+			of = append(of, "dl_"+k+"="+v)
+		}
+	}
+	ethType := "0x05ff" // what an odp flow without eth_type() means
+	if t, ok := fields["eth_type"]; ok {
+		ethType = t
+	}
+	if v, ok := fields["vlan"]; ok {
+		for _, kv := range strings.Split(v, ",") {
+			if k, x, ok := strings.Cut(kv, "="); ok && (k == "vid" || k == "pcp") {
+				of = append(of, map[string]string{"vid": "dl_vlan=", "pcp": "dl_vlan_pcp="}[k]+x)
+			}
+		}
+		ethType = "0x0000"
+		if e, ok := fields["encap"]; ok && strings.HasPrefix(e, "eth_type(") {
+			ethType = strings.TrimSuffix(strings.TrimPrefix(e, "eth_type("), ")")
+		}
+	}
+	of = append(of, "dl_type="+ethType)
+	return f.bridge, strings.Join(of, ","), nil
 }

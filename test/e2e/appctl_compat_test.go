@@ -95,6 +95,11 @@ var appctlCompatCases = []appctlCase{
 	{[]string{"ofproto/trace", "br0", "in_port=v0,dl_src=02:00:00:00:00:03,dl_dst=02:00:00:00:00:01"}, false},
 	{[]string{"ofproto/trace", "br0", "in_port=LOCAL,dl_dst=ff:ff:ff:ff:ff:ff"}, false},
 	{[]string{"ofproto/trace", "br0", "dl_src=02:00:00:00:00:07"}, false},
+	{[]string{"ofproto/trace", "in_port(1)"}, false},
+	{[]string{"ofproto/trace", "in_port(2),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)"}, false},
+	{[]string{"ofproto/trace", "ovs-netdev", "in_port(3),eth(src=02:00:00:00:00:02,dst=02:00:00:00:00:01),eth_type(0x8100),vlan(vid=300,pcp=0)"}, false},
+	{[]string{"ofproto/trace", "in_port(9)"}, false},
+	{[]string{"ofproto/trace", "nosuch", "in_port(3)"}, false},
 }
 
 // appctlNorm makes two answers comparable: the control socket ovs-appctl
