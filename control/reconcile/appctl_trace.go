@@ -16,29 +16,49 @@ type traceFlow struct {
 	vid, pcp   uint16
 	tagged     bool
 	ethType    uint16
+	proto      string            // ip, tcp, udp, sctp, icmp, ipv6, tcp6, udp6, arp, or ""
+	l3         map[string]string // L3/L4 fields as given
 	inPortInfo *dataplane.PortInfo
 	inOfport   string // as printed: number, LOCAL or ANY
 }
 
-// l3Fields are OpenFlow match fields gvswitch's pipeline ignores; a flow
-// naming them is refused rather than traced as if they did not matter.
-var l3Fields = map[string]bool{
-	"ip": true, "ipv6": true, "arp": true, "tcp": true, "udp": true, "icmp": true, "sctp": true, "icmp6": true,
-	"nw_src": true, "nw_dst": true, "nw_proto": true, "nw_tos": true, "nw_ttl": true, "tp_src": true,
-	"tp_dst": true, "ipv6_src": true, "ipv6_dst": true, "arp_spa": true, "arp_tpa": true, "arp_op": true,
-	"ct_state": true, "metadata": true, "reg0": true, "tun_id": true, "mpls_label": true, "pkt_mark": true,
+// protocols are the OpenFlow protocol shorthands: dl_type and nw_proto.
+var protocols = map[string]struct {
+	ethType uint16
+	nwProto string
+}{
+	"ip": {0x0800, ""}, "icmp": {0x0800, "1"}, "tcp": {0x0800, "6"}, "udp": {0x0800, "17"}, "sctp": {0x0800, "132"},
+	"ipv6": {0x86dd, ""}, "tcp6": {0x86dd, "6"}, "udp6": {0x86dd, "17"}, "arp": {0x0806, ""},
 }
 
-// parseTraceFlow reads "in_port=1,dl_src=..,dl_dst=..,dl_vlan=..".
+// l3Fields are the L3/L4 match fields a trace may give. gvswitch bridges
+// switch on L2 only; these are shown in the flow, as Open vSwitch shows
+// them, and change nothing.
+var l3Fields = map[string]bool{
+	"nw_src": true, "nw_dst": true, "nw_proto": true, "nw_tos": true, "nw_ecn": true, "nw_ttl": true,
+	"tp_src": true, "tp_dst": true, "icmp_type": true, "icmp_code": true, "ipv6_src": true, "ipv6_dst": true,
+	"ipv6_label": true, "arp_spa": true, "arp_tpa": true, "arp_op": true, "arp_sha": true, "arp_tha": true,
+}
+
+// parseTraceFlow reads "in_port=1,dl_src=..,dl_dst=..,dl_vlan=..", with
+// protocol shorthands (ip, tcp, arp, ...) and their fields.
 func parseTraceFlow(s string) (traceFlow, error) {
-	var f traceFlow
+	f := traceFlow{l3: map[string]string{}}
+	firstL3 := ""
 	bad := func(msg string) error { return unixctlError("Bad openflow flow syntax: " + s + ": " + msg) }
 	for _, kv := range strings.Split(s, ",") {
 		kv = strings.TrimSpace(kv)
 		if kv == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(kv, "=")
+		k, v, hasValue := strings.Cut(kv, "=")
+		if p, ok := protocols[k]; ok && !hasValue {
+			f.proto, f.ethType = k, p.ethType
+			if p.nwProto != "" {
+				f.l3["nw_proto"] = p.nwProto
+			}
+			continue
+		}
 		switch k {
 		case "in_port":
 			f.inPort = v
@@ -71,13 +91,85 @@ func parseTraceFlow(s string) (traceFlow, error) {
 			}
 			f.ethType = uint16(n)
 		default:
-			if l3Fields[k] {
-				return f, unixctlError(fmt.Sprintf("gvswitch: ofproto/trace: %s: gvswitch bridges switch on in_port, dl_src, dl_dst and dl_vlan only", k))
+			if !l3Fields[k] {
+				return f, bad("unknown field " + k)
 			}
-			return f, bad("unknown field " + k)
+			f.l3[k] = v
+			if firstL3 == "" {
+				firstL3 = k
+			}
 		}
 	}
+	if f.proto == "" {
+		switch f.ethType {
+		case 0x0800:
+			f.proto = "ip"
+		case 0x86dd:
+			f.proto = "ipv6"
+		case 0x0806:
+			f.proto = "arp"
+		}
+		if f.proto != "" {
+			if p := map[string]string{"1": "icmp", "6": "tcp", "17": "udp", "132": "sctp"}[f.l3["nw_proto"]]; p != "" && f.proto == "ip" {
+				f.proto = p
+			}
+		}
+	}
+	if f.proto == "" && firstL3 != "" {
+		return f, bad("prerequisites not met for setting " + firstL3)
+	}
 	return f, nil
+}
+
+// l3Text renders the flow's L3/L4 part as Open vSwitch's flow printer
+// does: the fields of its protocol, defaults 0, in its order.
+func (f traceFlow) l3Text() string {
+	get := func(k, def string) string {
+		if v, ok := f.l3[k]; ok {
+			return v
+		}
+		return def
+	}
+	var parts []string
+	add := func(k, def string) { parts = append(parts, k+"="+get(k, def)) }
+	switch f.proto {
+	case "":
+		return ""
+	case "arp":
+		add("arp_spa", "0.0.0.0")
+		add("arp_tpa", "0.0.0.0")
+		add("arp_op", "0")
+		add("arp_sha", "00:00:00:00:00:00")
+		add("arp_tha", "00:00:00:00:00:00")
+		return "," + strings.Join(parts, ",")
+	case "ipv6", "tcp6", "udp6":
+		add("ipv6_src", "::")
+		add("ipv6_dst", "::")
+		add("ipv6_label", "0x00000")
+	default:
+		add("nw_src", "0.0.0.0")
+		add("nw_dst", "0.0.0.0")
+	}
+	if f.proto == "ip" || f.proto == "ipv6" {
+		add("nw_proto", "0")
+	}
+	add("nw_tos", "0")
+	add("nw_ecn", "0")
+	add("nw_ttl", "0")
+	parts = append(parts, "nw_frag=no")
+	switch f.proto {
+	case "tcp", "tcp6":
+		add("tp_src", "0")
+		add("tp_dst", "0")
+		parts = append(parts, "tcp_flags=0")
+	case "udp", "udp6", "sctp":
+		add("tp_src", "0")
+		add("tp_dst", "0")
+	case "icmp":
+		add("icmp_type", "0")
+		add("icmp_code", "0")
+	}
+	return "," + strings.Join(parts, ",")
 }
 
 // ofprotoTrace is ofproto/trace BRIDGE FLOW [-generate]: the NORMAL
@@ -147,8 +239,19 @@ func (d *Daemon) ofprotoTrace(args []string) (string, error) {
 	if f.tagged {
 		vlanPart = fmt.Sprintf("dl_vlan=%d,dl_vlan_pcp=%d,vlan_tci1=0x0000,", f.vid, f.pcp)
 	}
-	l2 := fmt.Sprintf("dl_src=%s,dl_dst=%s,dl_type=0x%04x", macString(f.src), macString(f.dst), f.ethType)
-	fmt.Fprintf(&b, "Flow: in_port=%s,%s%s\n\n", f.inOfport, vlanPart, l2)
+	l2 := fmt.Sprintf("dl_src=%s,dl_dst=%s", macString(f.src), macString(f.dst))
+	// The megaflow matches what NORMAL looked at: the L2 fields, and of
+	// an IP frame whether it is a fragment.
+	flowProto, megaProto, megaTail := "", "", fmt.Sprintf(",dl_type=0x%04x", f.ethType)
+	if f.proto != "" {
+		flowProto = f.proto + ","
+		megaProto = map[uint16]string{0x0800: "ip,", 0x86dd: "ipv6,", 0x0806: "arp,"}[f.ethType]
+		megaTail = ",nw_frag=no"
+		if f.proto == "arp" {
+			megaTail = ""
+		}
+	}
+	fmt.Fprintf(&b, "Flow: %sin_port=%s,%s%s%s\n\n", flowProto, f.inOfport, vlanPart, l2, f.l3Text()+map[bool]string{true: "", false: megaTail}[f.proto != ""])
 	fmt.Fprintf(&b, "bridge(\"%s\")\n%s\n", name, strings.Repeat("-", len(name)+10))
 	b.WriteString(" 0. priority 0\n    NORMAL\n")
 	switch dec.verdict {
@@ -178,7 +281,7 @@ func (d *Daemon) ofprotoTrace(args []string) (string, error) {
 			mvlan += fmt.Sprintf("dl_vlan_pcp=%d,", f.pcp)
 		}
 	}
-	fmt.Fprintf(&b, "\nFinal flow: unchanged\nMegaflow: recirc_id=0,eth,in_port=%s,%s%s\nDatapath actions: %s\n", f.inOfport, mvlan, l2, acts)
+	fmt.Fprintf(&b, "\nFinal flow: unchanged\nMegaflow: recirc_id=0,eth,%sin_port=%s,%s%s%s\nDatapath actions: %s\n", megaProto, f.inOfport, mvlan, l2, megaTail, acts)
 	return b.String(), nil
 }
 
