@@ -9,8 +9,10 @@ import (
 )
 
 // AddStandardCommands registers the commands every Open vSwitch daemon has
-// besides the built-ins: vlog/list, vlog/set, vlog/reopen, vlog/close and
-// coverage/show, backed by packages vlog and coverage.
+// besides the built-ins: vlog/list, vlog/list-pattern, vlog/set,
+// vlog/reopen, vlog/close, vlog/disable-rate-limit, vlog/enable-rate-limit,
+// coverage/show and coverage/read-counter, backed by packages vlog and
+// coverage.
 func (s *Server) AddStandardCommands() error {
 	cmds := []struct {
 		name, usage string
