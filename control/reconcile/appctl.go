@@ -401,7 +401,7 @@ func (d *Daemon) implGet(format string) func([]string) (string, error) {
 					cs = append(cs, strconv.Itoa(t.Core()))
 				}
 				if len(cs) > 0 {
-					cores = strings.Join(cs, " ")
+					cores = strings.Join(cs, ",")
 				}
 			}
 		}
