@@ -253,6 +253,7 @@ func (d *Daemon) memoryShow([]string) (string, error) {
 		}
 	}
 	kv["ports"] = n
+	kv["rules"] = len(d.bridges) // each bridge's one rule, NORMAL
 	if bdp, ok := d.dp.(*bridgeDatapath); ok {
 		macs := 0
 		for _, br := range bdp.bridges {
@@ -339,11 +340,11 @@ func (d *Daemon) setDPFeatures(args []string) (string, error) {
 type dpFeature struct{ key, desc, value string }
 
 // dpFeatures are the netdev datapath's capabilities as gvswitch has them:
-// VLAN push/pop on one tag and nothing of the rest.
+// VLAN push/pop on one tag, flows named by UFID, and nothing of the rest.
 var dpFeatures = []dpFeature{
 	{"masked_set_action", "Masked set action", "No"},
 	{"tnl_push_pop", "Tunnel push pop", "No"},
-	{"ufid", "Ufid", "No"},
+	{"ufid", "Ufid", "Yes"}, // dump-flows -m and get-flow name flows by UFID
 	{"trunc", "Truncate action", "No"},
 	{"clone", "Clone action", "No"},
 	{"sample_nesting", "Sample nesting", "0"},
