@@ -85,7 +85,7 @@ func (d *Daemon) flows(name string) []dpFlow {
 				var src, dst [6]byte
 				copy(src[:], a.MAC)
 				copy(dst[:], b.MAC)
-				dec := d.decideL2(br, &in, vid, dst)
+				dec := d.decideL2(br, &in, vid, src, dst)
 				act := dec.actions(tagged)
 				named := act
 				if len(dec.outs) > 0 {

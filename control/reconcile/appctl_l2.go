@@ -65,7 +65,7 @@ func (d *Daemon) bridgePorts(br *dataplane.Bridge) ([]dataplane.PortInfo, func(d
 // decideL2 runs the NORMAL decision for a frame received on bridge port
 // in (nil: from nowhere, OpenFlow's in_port=ANY) carrying VID vid (0:
 // untagged). d.mu is held.
-func (d *Daemon) decideL2(br *dataplane.Bridge, in *dataplane.PortInfo, vid uint16, dst [6]byte) l2Decision {
+func (d *Daemon) decideL2(br *dataplane.Bridge, in *dataplane.PortInfo, vid uint16, src, dst [6]byte) l2Decision {
 	ports, odpOf := d.bridgePorts(br)
 	dec := l2Decision{in: in, vlan: vid}
 	if in != nil {
@@ -81,7 +81,19 @@ func (d *Daemon) decideL2(br *dataplane.Bridge, in *dataplane.PortInfo, vid uint
 		if !member {
 			return
 		}
-		dec.outs = append(dec.outs, l2Output{odp: odpOf(pi), tagged: tagged})
+		odp := odpOf(pi)
+		if bs := d.bondAt(br.Name(), pi.No); bs != nil {
+			// The member the bond's hash picks, as the pipeline does.
+			frame := make([]byte, 14)
+			copy(frame, dst[:])
+			copy(frame[6:], src[:])
+			idx := bs.bond.TxMember(bs.bond.TxHash(frame, dec.vlan))
+			if idx < 0 || idx >= len(bs.members) || bs.members[idx] == nil {
+				return // no member can send
+			}
+			odp = bs.members[idx].odp
+		}
+		dec.outs = append(dec.outs, l2Output{odp: odp, tagged: tagged})
 	}
 	if dst[0]&1 == 0 {
 		if no, ok := br.FDB().Lookup(dec.vlan, dst); ok {
@@ -106,6 +118,23 @@ func (d *Daemon) decideL2(br *dataplane.Bridge, in *dataplane.PortInfo, vid uint
 	}
 	sort.Slice(dec.outs, func(i, j int) bool { return dec.outs[i].odp < dec.outs[j].odp })
 	return dec
+}
+
+// bondAt returns the bond attached as bridge port no, nil for a plain
+// port. d.mu is held.
+func (d *Daemon) bondAt(bridge string, no uint32) *bondState {
+	bdp, ok := d.dp.(*bridgeDatapath)
+	if !ok {
+		return nil
+	}
+	for _, p := range d.ports {
+		if p.bridge == bridge && p.no == no && p.attached {
+			if bs, ok := bdp.bondOf(p); ok {
+				return bs
+			}
+		}
+	}
+	return nil
 }
 
 // actions renders the decision as datapath actions, pushing or popping

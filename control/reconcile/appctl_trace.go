@@ -232,7 +232,7 @@ func (d *Daemon) ofprotoTrace(args []string) (string, error) {
 		}
 		f.inPortInfo = found
 	}
-	dec := d.decideL2(br, f.inPortInfo, f.vid, f.dst)
+	dec := d.decideL2(br, f.inPortInfo, f.vid, f.src, f.dst)
 
 	var b strings.Builder
 	vlanPart := "vlan_tci=0x0000,"
