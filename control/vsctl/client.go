@@ -57,33 +57,99 @@ func (c *client) reconnect() error {
 	}
 }
 
-// remote is where the database is: a network ("unix" or "tcp") and an
-// address.
-type remote struct{ network, addr string }
+// remote is where the database is: one or more endpoints, tried in turn
+// (a --db value may list several, separated by commas).
+type remote struct{ endpoints []endpoint }
 
-// resolveDB parses a --db value: "unix:PATH" (a relative PATH is taken
-// relative to rundir, as ovs-vsctl does) or "tcp:HOST:PORT".
-func resolveDB(db, rundir string) (remote, error) {
-	if path, ok := strings.CutPrefix(db, "unix:"); ok {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(rundir, path)
-		}
-		return remote{"unix", path}, nil
-	}
-	if addr, ok := strings.CutPrefix(db, "tcp:"); ok {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return remote{}, fmt.Errorf("%s: bad TCP address: %v", db, err)
-		}
-		return remote{"tcp", addr}, nil
-	}
-	return remote{}, fmt.Errorf("%s: unsupported connection method (use unix: or tcp:)", db)
+// endpoint is one connection method: network "unix" or "tcp" with an
+// address, passive (listen and wait for the server to connect, "punix:"
+// and "ptcp:"), or an error every attempt reports (a method gvswitchctl
+// cannot use).
+type endpoint struct {
+	network, addr string
+	passive       bool
+	err           error
 }
 
+// The errors ovs-vsctl's stream library reports for methods it does not
+// know and for SSL without keys.
+var (
+	errNoMethod = syscall.EAFNOSUPPORT
+	errNoSSL    = syscall.ENOPROTOOPT
+)
+
+// resolveDB parses a --db value: a comma-separated list of "unix:PATH" (a
+// relative PATH is taken relative to rundir, as ovs-vsctl does),
+// "tcp:HOST[:PORT]" (port 6640 by default), or their passive forms
+// "punix:PATH" and "ptcp:[PORT][:HOST]". logf receives the log lines
+// ovs-vsctl prints while parsing ("stream", "socket_util", ... modules).
+func resolveDB(db, rundir string, logf func(module, level, format string, args ...any)) remote {
+	var rm remote
+	for _, name := range strings.Split(db, ",") {
+		rm.endpoints = append(rm.endpoints, parseEndpoint(name, rundir, logf))
+	}
+	return rm
+}
+
+func parseEndpoint(name, rundir string, logf func(module, level, format string, args ...any)) endpoint {
+	method, arg, _ := strings.Cut(name, ":")
+	switch method {
+	case "unix", "punix":
+		if !filepath.IsAbs(arg) {
+			arg = filepath.Join(rundir, arg)
+		}
+		return endpoint{network: "unix", addr: arg, passive: method == "punix"}
+	case "tcp":
+		host, port, hasPort := strings.Cut(arg, ":")
+		if strings.HasPrefix(arg, "[") {
+			if end := strings.Index(arg, "]"); end >= 0 {
+				host = arg[1:end]
+				port, hasPort = strings.CutPrefix(arg[end+1:], ":")
+			}
+		}
+		if !hasPort {
+			logf("stream", "WARN", "The default OVSDB port number has changed from 6632 to 6640")
+			port = "6640"
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			logf("socket_util", "ERR", "%s: bad port number \"%s\"", arg, port)
+			logf("stream_tcp", "ERR", "%s: connect: %s", name, errnoText(errNoMethod))
+			return endpoint{err: errNoMethod}
+		}
+		if host == "" {
+			full := name
+			if !hasPort {
+				full += ":" + port
+			}
+			logf("stream_tcp", "ERR", "%s: connect: %s", full, errnoText(errNoMethod))
+			return endpoint{err: errNoMethod}
+		}
+		return endpoint{network: "tcp", addr: net.JoinHostPort(host, port)}
+	case "ptcp":
+		port, host, _ := strings.Cut(arg, ":")
+		return endpoint{network: "tcp", addr: net.JoinHostPort(host, port), passive: true}
+	case "ssl":
+		// gvswitchctl has no SSL; ovs-vsctl without keys fails the same way.
+		logf("stream_ssl", "ERR", "Private key must be configured to use SSL")
+		logf("stream_ssl", "ERR", "Certificate must be configured to use SSL")
+		logf("stream_ssl", "ERR", "CA certificate must be configured to use SSL")
+		return endpoint{err: errNoSSL}
+	}
+	return endpoint{err: errNoMethod}
+}
+
+// dial connects to the first endpoint that answers, retrying all of them
+// with retry until deadline (none when zero); the error is the last
+// attempt's.
 func dial(rm remote, retry bool, deadline time.Time) (net.Conn, error) {
 	for {
-		c, err := net.Dial(rm.network, rm.addr)
-		if err == nil {
-			return c, nil
+		var err error
+		for _, ep := range rm.endpoints {
+			var c net.Conn
+			c, err = ep.connect()
+			if err == nil {
+				return c, nil
+			}
 		}
 		if !retry {
 			return nil, err
@@ -93,6 +159,26 @@ func dial(rm remote, retry bool, deadline time.Time) (net.Conn, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// connect dials an active endpoint, or listens on a passive one and
+// waits for the server to connect.
+func (ep endpoint) connect() (net.Conn, error) {
+	if ep.err != nil {
+		return nil, ep.err
+	}
+	if !ep.passive {
+		return net.Dial(ep.network, ep.addr)
+	}
+	if ep.network == "unix" {
+		os.Remove(ep.addr)
+	}
+	l, err := net.Listen(ep.network, ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.Accept()
 }
 
 // errnoText renders a dial error like ovs_retval_to_string (strerror).

@@ -124,11 +124,16 @@ func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int 
 
 // logWarn prints a console log line the way ovs-vsctl's vlog does.
 func (r *runner) logWarn(module, format string, args ...any) {
+	r.log(module, "WARN", format, args...)
+}
+
+// log prints a console log line at level ("WARN", "ERR").
+func (r *runner) log(module, level, format string, args ...any) {
 	r.mu.Lock()
 	r.logSeq++
 	seq := r.logSeq
 	r.mu.Unlock()
-	fmt.Fprintf(r.stderr, "%s|%05d|%s|WARN|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), seq, module, fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.stderr, "%s|%05d|%s|%s|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), seq, module, level, fmt.Sprintf(format, args...))
 }
 
 func (r *runner) main(args []string) (int, error) {
@@ -269,10 +274,7 @@ func (r *runner) main(args []string) (int, error) {
 		}
 	}
 
-	rm, err := resolveDB(r.db, r.env.RunDir)
-	if err != nil {
-		return 1, fatalf("%v", err)
-	}
+	rm := resolveDB(r.db, r.env.RunDir, r.log)
 	nc, err := dial(rm, r.retry, time.Time{})
 	if err != nil {
 		return 1, fatalf("%s: database connection failed (%s)", r.db, errnoText(err))
