@@ -134,7 +134,6 @@ func (d *Daemon) registerAppctl(s *unixctl.Server) error {
 			}
 			return "Action implementation set to scalar.\n", nil
 		}},
-		{"dpctl/list-commands", "", 0, unixctlUnbounded, func([]string) (string, error) { return dpctlList(s), nil }},
 	}
 	cmds = append(cmds, d.dpctlCommands()...)
 	cmds = append(cmds, st.tunnelCommands(d)...)
@@ -457,16 +456,4 @@ func pmdPerfLogSet(args []string) (string, error) {
 		return "", unixctlError("gvswitch: PMD performance logging is not supported")
 	}
 	return "", nil
-}
-
-// dpctlList is dpctl/list-commands: the dpctl commands with their usage.
-func dpctlList(s *unixctl.Server) string {
-	var b strings.Builder
-	b.WriteString("The available commands are:\n")
-	for _, n := range s.Commands() {
-		if strings.HasPrefix(n, "dpctl/") && n != "dpctl/list-commands" {
-			fmt.Fprintf(&b, "  %-29s %s\n", n, s.Usage(n))
-		}
-	}
-	return b.String()
 }

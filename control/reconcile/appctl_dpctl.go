@@ -104,6 +104,7 @@ func humanBytes(n uint64) string {
 // connection tracker, no fragment reassembly) are refused with the errno
 // Open vSwitch gives for an unsupported operation.
 func (d *Daemon) dpctlCommands() []unixctlCommand {
+	var cmds []unixctlCommand // list-commands shows them in this order
 	unsupported := func(what string) func([]string) (string, error) {
 		return func([]string) (string, error) {
 			return "", dpctlError("gvswitch: "+what, "Operation not supported")
@@ -130,7 +131,7 @@ func (d *Daemon) dpctlCommands() []unixctlCommand {
 	}
 	noConntrack := unsupported("no connection tracker in this datapath")
 	noIPF := unsupported("no IP fragment reassembly in this datapath")
-	return []unixctlCommand{
+	cmds = []unixctlCommand{
 		{"dpctl/add-dp", "dp [iface...]", 1, unixctlUnbounded, unsupported("one datapath, netdev@ovs-netdev, managed by the bridges")},
 		{"dpctl/del-dp", "dp", 1, 1, unsupported("one datapath, netdev@ovs-netdev, managed by the bridges")},
 		{"dpctl/add-if", "dp iface...", 2, unixctlUnbounded, unsupported("datapath ports follow the database; use ovs-vsctl add-port")},
@@ -188,7 +189,7 @@ func (d *Daemon) dpctlCommands() []unixctlCommand {
 		{"dpctl/ipf-set-min-frag", "[dp] v4|v6 minfragment", 2, 3, noIPF},
 		{"dpctl/ipf-set-max-nfrags", "[dp] maxfrags", 1, 2, noIPF},
 		{"dpctl/ipf-get-status", "[dp]", 0, 1, readOnly(0, ipfStatus)},
-		{"dpctl/normalize-actions", "actions", 2, unixctlUnbounded, d.dpctlNormalizeActions},
+		{"dpctl/list-commands", "", 0, unixctlUnbounded, dpctlListCommands(&cmds)},
 		{"dpctl/parse-actions", "actions", 1, unixctlUnbounded, func(args []string) (string, error) {
 			var b strings.Builder
 			for _, a := range args {
@@ -200,6 +201,21 @@ func (d *Daemon) dpctlCommands() []unixctlCommand {
 			}
 			return b.String(), nil
 		}},
+		{"dpctl/normalize-actions", "actions", 2, unixctlUnbounded, d.dpctlNormalizeActions},
+	}
+	return cmds
+}
+
+// dpctlListCommands is dpctl/list-commands: the dpctl commands with their
+// usage, in dpctl's order.
+func dpctlListCommands(cmds *[]unixctlCommand) func([]string) (string, error) {
+	return func([]string) (string, error) {
+		var b strings.Builder
+		b.WriteString("The available commands are:\n")
+		for _, c := range *cmds {
+			fmt.Fprintf(&b, "  %-29s %s\n", c.name, c.usage)
+		}
+		return b.String(), nil
 	}
 }
 

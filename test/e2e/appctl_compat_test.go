@@ -72,6 +72,7 @@ var appctlCompatCases = []appctlCase{
 	{[]string{"dpif-netdev/pmd-perf-log-set", "bogus"}, false},
 	{[]string{"odp-execute/action-impl-set", "bogus"}, false},
 	{[]string{"dpctl/offload-stats-show"}, false},
+	{[]string{"dpctl/list-commands"}, false},
 	{[]string{"dpctl/parse-actions", "2"}, false},
 	{[]string{"dpctl/normalize-actions", "in_port(1)", "2"}, false},
 	{[]string{"dpctl/ct-stats-show"}, false},
