@@ -93,9 +93,9 @@ func (d *Daemon) registerAppctl(s *unixctl.Server) error {
 		{"upcall/set-flow-limit", "flow-limit-number", 1, 1, func(args []string) (string, error) {
 			n, _ := strconv.Atoi(args[0]) // as atoi: garbage is 0
 			st.mu.Lock()
-			st.flowLimit = n
+			st.flowLimit = int(uint32(n))
 			st.mu.Unlock()
-			return fmt.Sprintf("set flow_limit to %d\n", n), nil
+			return fmt.Sprintf("set flow_limit to %d\n", uint32(n)), nil
 		}},
 		// No revalidator threads: there is nothing to wait for or purge
 		// (the FDB-backed caches revalidate on every table change).
@@ -115,14 +115,11 @@ func (d *Daemon) registerAppctl(s *unixctl.Server) error {
 			return "DPIF implementation set to dpif_scalar.\n", nil
 		}},
 		{"dpif-netdev/miniflow-parser-get", "", 0, 0, d.implGet("Available MFEX implementations:\n  scalar (available: True pmds: %s)\n")},
-		{"dpif-netdev/miniflow-parser-set", "[-pmd core] miniflow_implementation_name [study_pkt_cnt]", 1, 5, miniflowSet},
+		{"dpif-netdev/miniflow-parser-set", "[-pmd core] miniflow_implementation_name [study_pkt_cnt]", 1, 5, d.miniflowSet},
 		{"dpif-netdev/subtable-lookup-info-get", "", 0, 0, ok("Available dpcls implementations:\n  generic (Use count: 0, Priority: 1)\n")},
 		{"dpif-netdev/subtable-lookup-prio-set", "[lookup_func] [prio]", 2, 2, func(args []string) (string, error) {
 			if args[0] != "generic" {
 				return "", unixctlError("error, subtable lookup function not found")
-			}
-			if _, err := strconv.Atoi(args[1]); err != nil {
-				return "", unixctlError("error converting priority, use integer in range 0-255")
 			}
 			return "Lookup priority change affected 0 dpcls ports and 0 subtables.\n", nil
 		}},
@@ -301,10 +298,7 @@ func (d *Daemon) bridgeDumpFlows(st *appctlState) func([]string) (string, error)
 func (d *Daemon) bridgeDumpFlowsOf(args []string, age time.Duration) (string, error) {
 	offload := false
 	name := args[len(args)-1]
-	if len(args) == 2 {
-		if args[0] != "--offload-stats" {
-			return "", unixctlError("Unknown bridge")
-		}
+	if len(args) == 2 && args[0] == "--offload-stats" {
 		offload = true
 	}
 	d.mu.Lock()
@@ -331,7 +325,12 @@ func (d *Daemon) setDPFeatures(args []string) (string, error) {
 		if len(args) == 1 {
 			return dpFeaturesList(), nil
 		}
-		return "", unixctlError("gvswitch: the datapath's features are fixed")
+		for _, f := range dpFeatures {
+			if f.key == args[1] {
+				return "", unixctlError("gvswitch: the datapath's features are fixed")
+			}
+		}
+		return "Unexpected support field\n", nil // a success reply, as ovs-vswitchd gives
 	})(args)
 }
 
@@ -411,11 +410,14 @@ func (d *Daemon) implGet(format string) func([]string) (string, error) {
 
 // miniflowSet is dpif-netdev/miniflow-parser-set: gvswitch has one
 // parser, "scalar".
-func miniflowSet(args []string) (string, error) {
+func (d *Daemon) miniflowSet(args []string) (string, error) {
 	var name string
 	for i := 0; i < len(args); i++ {
-		if args[i] == "-pmd" {
+		if args[i] == "-pmd" && i+1 < len(args) {
 			i++
+			if core, err := strconv.Atoi(args[i]); err != nil || !d.pmdOnCore(core) {
+				return "", unixctlError(fmt.Sprintf("Error: miniflow extract parser not changed, PMD thread %s not in use, pass a valid pmd thread ID.", args[i]))
+			}
 			continue
 		}
 		if name == "" {
@@ -426,6 +428,24 @@ func miniflowSet(args []string) (string, error) {
 		return "", unixctlError(fmt.Sprintf("Error: unknown miniflow extract implementation %s.", name))
 	}
 	return "Miniflow extract implementation set to scalar.\n", nil
+}
+
+// pmdOnCore reports whether a PMD thread runs on core.
+func (d *Daemon) pmdOnCore(core int) bool {
+	bdp, ok := d.dp.(*bridgeDatapath)
+	if !ok {
+		return false
+	}
+	m, err := bdp.pmdManager()
+	if err != nil {
+		return false
+	}
+	for _, t := range m.Threads() {
+		if t.Core() == core {
+			return true
+		}
+	}
+	return false
 }
 
 // pmdPerfLogSet is dpif-netdev/pmd-perf-log-set: gvswitch keeps no

@@ -200,7 +200,7 @@ func (d *Daemon) dpctlDumpFlows(args []string) (string, error) {
 		case strings.HasPrefix(a, "pmd="):
 			var n int
 			if _, err := fmt.Sscanf(strings.TrimPrefix(a, "pmd="), "%d", &n); err != nil {
-				return "", dpctlError("invalid pmd", "Invalid argument")
+				return "", unixctlError("") // ovs-vswitchd replies an empty error
 			}
 			pmdFilter = n
 		default:

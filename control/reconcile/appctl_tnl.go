@@ -68,11 +68,8 @@ func (st *appctlState) tunnelCommands(*Daemon) []unixctlCommand {
 	portRange := func(args []string) (string, error) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if len(args) == 0 {
-			return fmt.Sprintf("Tunnel UDP source port range: %d-%d\n", st.tnlPortRange[0], st.tnlPortRange[1]), nil
-		}
 		if len(args) != 2 {
-			return "", nil
+			return fmt.Sprintf("Tunnel UDP source port range: %d-%d\n", st.tnlPortRange[0], st.tnlPortRange[1]), nil
 		}
 		lo, err1 := strconv.Atoi(args[0])
 		hi, err2 := strconv.Atoi(args[1])

@@ -206,8 +206,16 @@ func (d *Daemon) runSession(ctx context.Context) error {
 			return s.err()
 		case <-changes:
 			// Take the channel for the next update before reading, so
-			// that no update slips between the two.
+			// that no update slips between the two. An update of
+			// status columns only (mostly the echo of the switch's own
+			// writes) refreshes the copy; one of the configuration
+			// also comes on configUpdates, which reconfigures.
 			changes = s.changes()
+			snap := s.snapshot()
+			d.mu.Lock()
+			d.db = snap
+			d.mu.Unlock()
+		case <-s.configUpdates():
 			snap := s.snapshot()
 			d.mu.Lock()
 			d.db = snap

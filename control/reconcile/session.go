@@ -37,6 +37,9 @@ type session struct {
 	r      *client.Replica
 	schema *ovsdb.Schema
 	ctx    context.Context
+	// config is signalled after an update that changed the configuration
+	// (see configChanged).
+	config chan struct{}
 }
 
 // startSession runs the opening sequence ovs-vswitchd uses (see
@@ -45,7 +48,7 @@ type session struct {
 // contents.
 func startSession(ctx context.Context, conn net.Conn, db string) (*session, error) {
 	c := client.NewClient(conn)
-	s := &session{c: c, ctx: ctx}
+	s := &session{c: c, ctx: ctx, config: make(chan struct{}, 1)}
 	granted := make(chan struct{}, 1)
 	c.OnLockChange(func(name string, locked bool) {
 		if name == LockName && locked {
@@ -75,7 +78,14 @@ func startSession(ctx context.Context, conn net.Conn, db string) (*session, erro
 	for _, t := range monitoredTables {
 		tables[t] = nil // all columns
 	}
-	s.r, err = c.Monitor(ctx, db, tables, nil)
+	s.r, err = c.Monitor(ctx, db, tables, &client.MonitorOptions{OnUpdate: func(dl *client.Delta) {
+		if configChanged(dl) {
+			select {
+			case s.config <- struct{}{}:
+			default:
+			}
+		}
+	}})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("monitor %s: %w", db, err)
@@ -97,6 +107,51 @@ func (s *session) snapshot() replica {
 
 // changes is closed at the next update (or when the connection is lost).
 func (s *session) changes() <-chan struct{} { return s.r.Changes() }
+
+// configUpdates receives after updates that changed the configuration,
+// once the replica holds them (several may come as one).
+func (s *session) configUpdates() <-chan struct{} { return s.config }
+
+// statusColumns are the columns the switch writes itself, per table: the
+// status it reports. An update that changes nothing else (the echo of the
+// switch's own status writes) needs no reconfiguration; ovs-vswitchd's IDL
+// does not wake it for these either (ovsdb_idl_omit_alert).
+var statusColumns = map[string]map[string]bool{
+	"Open_vSwitch": {"cur_cfg": true, "dpdk_initialized": true, "dpdk_version": true},
+	"Bridge":       {"datapath_id": true, "datapath_version": true, "status": true},
+	"Port":         {"bond_active_slave": true},
+	"Interface": {"ofport": true, "error": true, "mac_in_use": true, "mtu": true, "link_state": true,
+		"ifindex": true, "admin_state": true, "status": true, "statistics": true, "lacp_current": true},
+	"Controller": {"is_connected": true, "status": true},
+}
+
+// configChanged reports whether an update changed more than status
+// columns: a row inserted or deleted, or a column not in statusColumns.
+func configChanged(dl *client.Delta) bool {
+	if dl.Initial {
+		return true
+	}
+	for _, ru := range dl.Rows {
+		if ru.Old == nil || ru.New == nil {
+			return true
+		}
+		status := statusColumns[ru.Table]
+		for col, v := range ru.New {
+			if status[col] {
+				continue
+			}
+			if o, ok := ru.Old[col]; !ok || !o.Equal(v) {
+				return true
+			}
+		}
+		for col := range ru.Old {
+			if _, ok := ru.New[col]; !ok && !status[col] {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // done is closed when the connection is lost.
 func (s *session) done() <-chan struct{} { return s.c.Done() }
