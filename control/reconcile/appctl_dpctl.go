@@ -174,16 +174,19 @@ func (d *Daemon) dpctlCommands() []unixctlCommand {
 		{"dpctl/ct-stats-show", "[dp] [zone=N]", 0, 3, func([]string) (string, error) {
 			return "Connections Stats:\n    Total: 0\n", nil
 		}},
-		{"dpctl/ct-bkts", "[dp] [gt=N]", 0, 2, noConntrack},
+		// Reads answer for an empty connection table with no limits.
+		{"dpctl/ct-bkts", "[dp] [gt=N]", 0, 2, readOnlyArgs(withDP, 1, func([]string) string {
+			return "Total Buckets: 0\nCurrent Connections: 0\n\n"
+		})},
 		{"dpctl/ct-set-maxconns", "[dp] maxconns", 1, 2, noConntrack},
 		{"dpctl/ct-get-maxconns", "[dp]", 0, 1, readOnly(0, "0\n")},
 		{"dpctl/ct-get-nconns", "[dp]", 0, 1, readOnly(0, "0\n")},
 		{"dpctl/ct-enable-tcp-seq-chk", "[dp]", 0, 1, noConntrack},
 		{"dpctl/ct-disable-tcp-seq-chk", "[dp]", 0, 1, noConntrack},
-		{"dpctl/ct-get-tcp-seq-chk", "[dp]", 0, 1, noConntrack},
+		{"dpctl/ct-get-tcp-seq-chk", "[dp]", 0, 1, readOnly(0, "TCP sequence checking: disabled\n")},
 		{"dpctl/ct-set-limits", "[dp] [default=L] [zone=N,limit=L]...", 1, unixctlUnbounded, noConntrack},
 		{"dpctl/ct-del-limits", "[dp] zone=N1[,N2]...", 1, 2, noConntrack},
-		{"dpctl/ct-get-limits", "[dp] [zone=N1[,N2]...]", 0, 2, noConntrack},
+		{"dpctl/ct-get-limits", "[dp] [zone=N1[,N2]...]", 0, 2, readOnlyArgs(withDP, 1, ctGetLimits)},
 		{"dpctl/ipf-set-enabled", "[dp] v4|v6", 1, 2, noIPF},
 		{"dpctl/ipf-set-disabled", "[dp] v4|v6", 1, 2, noIPF},
 		{"dpctl/ipf-set-min-frag", "[dp] v4|v6 minfragment", 2, 3, noIPF},
@@ -217,6 +220,32 @@ func dpctlListCommands(cmds *[]unixctlCommand) func([]string) (string, error) {
 		}
 		return b.String(), nil
 	}
+}
+
+// readOnlyArgs is a read-only dpctl command taking an optional datapath
+// and up to n more arguments, answered by text.
+func readOnlyArgs(withDP func([]string, int) ([]string, error), n int, text func([]string) string) func([]string) (string, error) {
+	return func(args []string) (string, error) {
+		rest, err := withDP(args, n)
+		if err != nil {
+			return "", err
+		}
+		return text(rest), nil
+	}
+}
+
+// ctGetLimits is dpctl/ct-get-limits [zone=N1[,N2]...] with no limits set.
+func ctGetLimits(args []string) string {
+	var b strings.Builder
+	b.WriteString("default limit=0\n")
+	for _, a := range args {
+		for _, z := range strings.Split(strings.TrimPrefix(a, "zone="), ",") {
+			if z != "" {
+				fmt.Fprintf(&b, "zone=%s,limit=0,count=0\n", z)
+			}
+		}
+	}
+	return b.String()
 }
 
 // ipfStatus is dpctl/ipf-get-status of a datapath that does not reassemble
