@@ -26,7 +26,6 @@ type appctlState struct {
 	mu           sync.Mutex
 	flowLimit    int
 	ufid         bool
-	megaflows    bool
 	tnlARPAging  int
 	tnlPortRange [2]int
 	tnlNeigh     []string // "IP|MAC|bridge" in insertion order
@@ -35,7 +34,7 @@ type appctlState struct {
 }
 
 func newAppctlState() *appctlState {
-	return &appctlState{flowLimit: 10000, ufid: true, megaflows: true, tnlARPAging: 900, tnlPortRange: [2]int{32768, 61000}, started: time.Now()}
+	return &appctlState{flowLimit: 10000, ufid: true, tnlARPAging: 900, tnlPortRange: [2]int{32768, 61000}, started: time.Now()}
 }
 
 // registerAppctl registers the commands of this file and its siblings.
@@ -86,8 +85,10 @@ func (d *Daemon) registerAppctl(s *unixctl.Server) error {
 		// gvswitch implements no QoS type on any port.
 		{"qos/show-types", "interface", 1, 1, d.withIface(func(string) (string, error) { return "", nil })},
 		{"upcall/show", "", 0, 0, d.upcallShow(st)},
-		{"upcall/disable-megaflows", "", 0, 0, st.set(func() { st.megaflows = false }, "megaflows disabled\n")},
-		{"upcall/enable-megaflows", "", 0, 0, st.set(func() { st.megaflows = true }, "megaflows enabled\n")},
+		// The derived flows match only what NORMAL looks at, with or
+		// without megaflows: nothing changes.
+		{"upcall/disable-megaflows", "", 0, 0, ok("megaflows disabled\n")},
+		{"upcall/enable-megaflows", "", 0, 0, ok("megaflows enabled\n")},
 		{"upcall/disable-ufid", "", 0, 0, st.set(func() { st.ufid = false }, "Datapath dumping tersely using UFID disabled\n")},
 		{"upcall/enable-ufid", "", 0, 0, st.set(func() { st.ufid = true }, "Datapath dumping tersely using UFID enabled for supported datapaths\n")},
 		{"upcall/set-flow-limit", "flow-limit-number", 1, 1, func(args []string) (string, error) {
