@@ -2,9 +2,13 @@ package afpacket
 
 import (
 	"bytes"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gvswitch/internal/netns"
 	"gvswitch/internal/testenv"
@@ -86,6 +90,40 @@ func TestSpareRings(t *testing.T) {
 	openIn(t, other, c, Options{Pool: pool})
 	if got := sparesTaken(); got != before {
 		t.Fatalf("Open in another namespace took a spare made in %s", ns.Name)
+	}
+
+	// The spares were made on threads of lowest priority and in ns:
+	// neither may reach the threads other goroutines run on.
+	waitSpares(t)
+	want, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, err := threadNetns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 32)
+	for i := 0; i < cap(errs); i++ {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+			ns, nsErr := threadNetns()
+			switch {
+			case err != nil || nsErr != nil:
+				errs <- fmt.Errorf("%v, %v", err, nsErr)
+			case prio != want || ns != home:
+				errs <- fmt.Errorf("a thread runs with priority %d (want %d), namespace %v (want %v)", prio, want, ns, home)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
