@@ -65,22 +65,24 @@ func VSwitchSchema() (*Schema, error) {
 
 // runner holds one invocation's state.
 type runner struct {
-	prog     string
-	env      Env
-	stdout   io.Writer
-	stderr   io.Writer
-	db       string
-	noWait   bool
-	dryRun   bool
-	oneline  bool
-	retry    bool
-	timeout  int
-	style    tableStyle
-	logSeq   int
-	anyRW    bool
-	args     string // the escaped command line, for the comment
-	realUUID map[string]string
-	mu       sync.Mutex
+	prog    string
+	env     Env
+	stdout  io.Writer
+	stderr  io.Writer
+	db      string
+	noWait  bool
+	dryRun  bool
+	oneline bool
+	retry   bool
+	timeout int
+	style   tableStyle
+	logSeq  int
+	// sslErrors is the OpenSSL error queue checkSSLOption imitates.
+	sslErrors []string
+	anyRW     bool
+	args      string // the escaped command line, for the comment
+	realUUID  map[string]string
+	mu        sync.Mutex
 }
 
 // Main runs the ovs-vsctl command language with args (without the program
@@ -120,6 +122,55 @@ func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int 
 		}
 	}
 	return status
+}
+
+// checkSSLOption reports an SSL option's file or protocol list that
+// ovs-vsctl's SSL library would reject when it loads it at start-up (it
+// logs the error and goes on). gvswitchctl has no SSL, so it only checks
+// what can be checked without a TLS library: that files can be opened
+// and protocol names are known.
+func (r *runner) checkSSLOption(name, arg string) {
+	if name == "ssl-protocols" {
+		for _, p := range strings.FieldsFunc(arg, func(c rune) bool { return c == ',' || c == ' ' }) {
+			switch p {
+			case "TLSv1", "TLSv1.1", "TLSv1.2":
+			default:
+				r.log("stream_ssl", "ERR", "%s: SSL protocol not recognized", p)
+				return
+			}
+		}
+		return
+	}
+	f, err := os.Open(arg)
+	if err == nil {
+		f.Close()
+		return
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return
+	}
+	// OpenSSL queues a failed file load as a system error ("error:800000NN:
+	// system library::TEXT") followed by the BIO and SSL layers' own; each
+	// log line takes the oldest error queued, so a second failure prints
+	// what the first one left.
+	r.sslErrors = append(r.sslErrors, fmt.Sprintf("error:%08X:system library::%s", 0x80000000|uint32(errno), errnoText(err)),
+		"error:10080002:BIO routines::system lib")
+	if name != "ca-cert" {
+		r.sslErrors = append(r.sslErrors, "error:0A080002:SSL routines::system lib")
+	}
+	lib := r.sslErrors[0]
+	r.sslErrors = r.sslErrors[1:]
+	switch name {
+	case "private-key":
+		r.log("stream_ssl", "ERR", "SSL_use_PrivateKey_file: %s", lib)
+	case "certificate":
+		r.log("stream_ssl", "ERR", "SSL_use_certificate_file: %s", lib)
+	case "ca-cert":
+		r.log("stream_ssl", "ERR", "failed to load client certificates from %s: %s", arg, lib)
+	case "peer-ca-cert":
+		r.log("stream_ssl", "ERR", "failed to open %s for reading: %s", arg, errnoText(err))
+	}
 }
 
 // logWarn prints a console log line the way ovs-vsctl's vlog does.
@@ -218,6 +269,8 @@ func (r *runner) main(args []string) (int, error) {
 			r.style.format, r.style.cell, r.style.headings = formatList, cellBare, false
 		case "max-column-width":
 			r.style.maxWidth = int(atoi(p.arg))
+		case "private-key", "certificate", "ca-cert", "peer-ca-cert", "ssl-protocols":
+			r.checkSSLOption(o.name, p.arg)
 		}
 	}
 	if r.db == "" {
@@ -236,7 +289,7 @@ func (r *runner) main(args []string) (int, error) {
 	if r.anyRW {
 		// ovs-vsctl logs "Called as ..." at INFO first (to syslog only),
 		// which still takes message number 1.
-		r.logSeq = 1
+		r.logSeq++
 	}
 	if r.timeout > 0 {
 		t := time.AfterFunc(time.Duration(r.timeout)*time.Second, func() { r.die(syscall.SIGALRM) })

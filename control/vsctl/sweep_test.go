@@ -23,10 +23,6 @@ var sweepLines = []string{
 	"--no-wait init",
 	"--no-wait init -- init",
 	"sort:blocks list Open_vSwitch",
-	"--version",
-	"-V",
-	"--help",
-	"-h",
 	"--commands",
 	"--options",
 	"comment",
@@ -50,7 +46,7 @@ var sweepLines = []string{
 	"--bootstrap-ca-cert=/nonexistent list-br",
 	"--ssl-ciphersuites=x list-br",
 	"--ssl-server-name=x list-br",
-	"--ssl-c=x list-br",
+	"'--ssl-ciphers=HIGH:!aNULL' list-br",
 	"--ssl list-br",
 	"--v list-br",
 	"--ver list-br",
@@ -61,8 +57,16 @@ var sweepLines = []string{
 	"-vfile:dbg list-br",
 	"--options list-br",
 	"--commands list-br",
-	"-V list-br",
 	"--private-key=/nonexistent list-br",
+	"--certificate=/nonexistent list-br",
+	"--ca-cert=/nonexistent list-br",
+	"--peer-ca-cert=/nonexistent list-br",
+	"--ssl-protocols=x list-br",
+	"--ssl-protocols=TLSv1.2,TLSv1.3 list-br",
+	"--ssl-protocols=TLSv1,TLSv1.1 list-br",
+	"--ssl-protocols='TLSv1.2 bogus' list-br",
+	"-p /nonexistent -c /nonexistent --no-wait add-br sslbr",
+	"--no-wait del-br sslbr",
 	"--no-wa list-br",
 	"--no list-br",
 	"-x list-br",
@@ -915,6 +919,48 @@ var sweepLines = []string{
 	"get mi m0 name",
 	"get Mirror m0 name",
 	"get f x name",
+	// Output formats with awkward values.
+	"--no-wait set bridge br0 external_ids:csv='a,b' external_ids:quote='\"x\\\"y\"' external_ids:html='<a&b>' external_ids:empty='\"\"' external_ids:sp='\" lead\"'",
+	"--format=csv --columns=name,external_ids list bridge br0",
+	"--format=csv --data=bare --columns=name,external_ids list bridge br0",
+	"--format=html --columns=name,external_ids list bridge br0",
+	"--format=json --columns=name,external_ids list bridge br0",
+	"--format=json --pretty --columns=_uuid,name,external_ids,ports list bridge br0",
+	"--format=table --columns=external_ids list bridge br0",
+	"--format=list --columns=external_ids list bridge br0",
+	"--bare --columns=external_ids list bridge br0",
+	"--oneline --columns=name,external_ids list bridge br0",
+	"get bridge br0 external_ids:csv external_ids:quote external_ids:html external_ids:empty external_ids:sp",
+	"--data=json get bridge br0 external_ids:quote",
+	"--bare get bridge br0 external_ids:quote",
+	"--format=json --columns=name,ports,controller,fail_mode,stp_enable,flood_vlans list bridge br0",
+	"--format=json --data=bare --columns=name,ports,fail_mode list bridge br0",
+	"--format=json --data=json --columns=name,ports,fail_mode,other_config list bridge br0",
+	"sort:table --format=table --columns=name,tag,trunks,vlan_mode find port",
+	"sort:lines --format=csv --no-headings --columns=name,tag find port",
+	"--format=html --columns=name,tag find port name=p2",
+	"--format=json --columns=name,tag find port name=p2",
+	"--no-wait clear bridge br0 external_ids",
+	"--no-wait set-controller br0 tcp:1.2.3.4:6653 -- set controller tcp:1.2.3.4:6653 is_connected=true role=master connection_mode=out-of-band max_backoff=2000",
+	"--no-wait set-manager ptcp:6640 -- set manager ptcp:6640 is_connected=true",
+	"--no-wait set-fail-mode br0 secure -- set port bond1 bond_mode=balance-slb lacp=active -- set interface e3 ofport=5 error='\"oops\"' link_state=up",
+	"--no-wait set interface p2 type=internal options:peer=x -- set port p2 vlan_mode=access",
+	"--no-wait set Open_vSwitch . ovs_version=3.1.0 db_version=8.3.1",
+	"sort:tree show",
+	"sort:tree --oneline list-br -- show",
+	"sort:blocks list controller",
+	"sort:blocks list manager",
+	"--columns=ovs_version,db_version,cur_cfg list Open_vSwitch",
+	"sort:blocks --columns=name,ofport,error,link_state list interface e3",
+	"--no-wait del-controller br0 -- del-manager -- del-fail-mode br0",
+	"--no-wait -- --id=@q create qos type=linux-htb -- set port p2 qos=@q",
+	"--no-wait create qos type=linux-htb other_config:max-rate=1",
+	"--no-wait --id=@q create qos type=linux-htb",
+	"--no-wait --id=@m create mirror name=mx -- add bridge br0 mirrors @m -- --id=@m2 create mirror name=my",
+	"--no-wait -- --id=@b get bridge br0 -- create flow_sample_collector_set id=9 bridge=@b -- list-br",
+	"sort:blocks --columns=id list flow_sample_collector_set",
+	"--no-wait --all destroy flow_sample_collector_set",
+	"--no-wait clear port p2 qos -- clear bridge br0 mirrors -- --all destroy qos",
 	// Deleting bridges.
 	"--no-wait del-br v10",
 	"--no-wait del-br v10",
@@ -937,6 +983,11 @@ var sweepLines = []string{
 	"sort:blocks list interface",
 	"sort:blocks list Open_vSwitch",
 }
+
+// ownWordingLines print gvswitchctl's own text where ovs-vsctl prints Open
+// vSwitch's (the product name in --version, our own --help): only the
+// exit status, stderr and that stdout is not empty must match.
+var ownWordingLines = []string{"--version", "-V", "--help", "-h", "-V list-br", "--help list-br"}
 
 // sweepSteps turns sweepLines into steps.
 func sweepSteps(t *testing.T) []vsctltest.Step {
@@ -1004,6 +1055,13 @@ func TestSweepMatchesOVSVsctl(t *testing.T) {
 	t.Parallel()
 	want, got := clients(t)
 	vsctltest.Compare(t, want, got, sweepSteps(t), "ovs-vsctl", "gvswitchctl")
+	for _, line := range ownWordingLines {
+		args, _ := splitLine(line)
+		w, g := want(args...), got(args...)
+		if w.Status != g.Status || w.Stderr != g.Stderr || (w.Stdout == "") != (g.Stdout == "") {
+			t.Errorf("%q:\nwant %v\ngot  %v", args, w, g)
+		}
+	}
 }
 
 // TestSweepGvswitchDatabase runs the sweep through the real ovs-vsctl
