@@ -267,19 +267,20 @@ func startSpare(key ringKey, gen int) bool {
 }
 
 // buildSpare makes a ring socket for key in the namespace of nsFd (that
-// of key) and closes nsFd; nil if that fails. It runs on a thread of its
-// own at the lowest CPU priority (zeroing the rings' pages is a few
-// milliseconds of CPU that must not delay the ports being configured or
-// polled meanwhile); the thread ends with the goroutine (it stays locked),
-// so neither the priority nor the namespace reaches other goroutines.
+// of key) and closes nsFd; nil if that fails. It runs at the priority of
+// the rest of the process: an Open may be waiting for it, so it must not
+// be starved on a busy host.
 func buildSpare(key ringKey, nsFd int) *ringSocket {
 	runtime.LockOSThread()
 	defer unix.Close(nsFd)
-	unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
 	if cur, err := threadNetns(); err != nil || cur != key.ns {
+		// The thread stays locked: it ends with the goroutine instead
+		// of running others in this namespace.
 		if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
 			return nil
 		}
+	} else {
+		defer runtime.UnlockOSThread()
 	}
 	r, err := newRingSocket(key.geo)
 	if err != nil {
