@@ -492,47 +492,63 @@ func (b *bridgeDatapath) fdbStatsClear(args []string) (string, error) {
 	return "statistics successfully cleared\n", nil
 }
 
-// parseVLANMAC reads fdb/add and fdb/del's VLAN and MAC arguments.
-func parseVLANMAC(vlan, mac string) (uint16, [6]byte, error) {
-	v, err := strconv.Atoi(vlan)
-	if err != nil || v < 0 || v > 4095 {
-		return 0, [6]byte{}, unixctlError("invalid vlan")
+// atoiVLAN reads a VLAN argument as ovs-vswitchd does (C atoi into a
+// uint16): leading digits, 0 when there are none, no error. ok is false
+// for a value no MAC table entry can carry (above 4095), which OVS
+// accepts and we ignore.
+func atoiVLAN(s string) (vlan uint16, ok bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
 	}
-	m, ok := parseMAC(mac)
-	if !ok {
-		return 0, [6]byte{}, unixctlError("invalid mac")
+	v := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && v < 1<<20; i++ {
+		v = v*10 + int(s[i]-'0')
 	}
-	return uint16(v), m, nil
+	if neg {
+		v = -v
+	}
+	return uint16(v), uint16(v) <= 4095
 }
 
+var errBadMAC = unixctlError("bad MAC address")
+
 // fdbAdd is fdb/add BRIDGE PORT VLAN MAC: a static MAC entry, never aged
-// or moved (Open vSwitch 2.17+).
+// or moved (Open vSwitch 2.17+). Checks in ovs-vswitchd's order: bridge,
+// MAC, port; the VLAN is never refused.
 func (b *bridgeDatapath) fdbAdd(args []string) (string, error) {
-	vlan, mac, err := parseVLANMAC(args[2], args[3])
-	if err != nil {
-		return "", err
-	}
 	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
+		mac, ok := parseMAC(args[3])
+		if !ok {
+			return "", errBadMAC
+		}
 		for _, p := range b.d.ports {
 			if p.bridge == args[0] && p.name == args[1] && p.attached {
+				vlan, ok := atoiVLAN(args[2])
+				if !ok {
+					return "", nil
+				}
 				if err := br.FDB().AddStatic(vlan, mac, p.no, br.Now()); err != nil {
 					return "", unixctlError("could not add static mac entry")
 				}
 				return "", nil
 			}
 		}
-		return "", unixctlError("no such port")
+		// ovs-vswitchd 3.1's words for a port it does not have.
+		return "", unixctlError("software error, odp port is present but no ofp port")
 	})
 }
 
 // fdbDel is fdb/del BRIDGE VLAN MAC: removes a static entry.
 func (b *bridgeDatapath) fdbDel(args []string) (string, error) {
-	vlan, mac, err := parseVLANMAC(args[1], args[2])
-	if err != nil {
-		return "", err
-	}
 	return b.withBridge(args[0], func(br *dataplane.Bridge) (string, error) {
-		if !br.FDB().DelStatic(vlan, mac) {
+		mac, ok := parseMAC(args[2])
+		if !ok {
+			return "", errBadMAC
+		}
+		if vlan, ok := atoiVLAN(args[1]); !ok || !br.FDB().DelStatic(vlan, mac) {
 			return "", unixctlError("could not find static mac entry")
 		}
 		return "", nil

@@ -116,8 +116,30 @@ func TestAccessPortsForward(t *testing.T) {
 	if got := d.Appctl(t, "fdb/show", "br0").Stdout; !strings.Contains(got, "    3   301  02:00:00:00:33:33  static\n") {
 		t.Errorf("fdb/show after fdb/add:\n%s", got)
 	}
-	if r := d.Appctl(t, "fdb/add", "br0", "nosuch", "301", "02:00:00:00:33:33"); r.Code != 2 || !strings.HasPrefix(r.Stderr, "no such port\n") {
-		t.Errorf("fdb/add to a missing port: %v", r)
+	// ovs-vswitchd 3.1's answers: its words for a missing port, bridge
+	// then MAC then port checked, the VLAN read with atoi (never refused).
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"br0", "nosuch", "301", "02:00:00:00:33:33"}, "software error, odp port is present but no ofp port\n"},
+		{[]string{"br0", "nosuch", "301", "zz:zz"}, "bad MAC address\n"},
+		{[]string{"nosuch", "p3", "301", "zz"}, "no such bridge\n"},
+		{[]string{"br0", "p3", "12abc", "02:00:00:00:33:44"}, ""},
+	} {
+		r := d.Appctl(t, append([]string{"fdb/add"}, c.args...)...)
+		if c.err == "" && r.Code != 0 || c.err != "" && (r.Code != 2 || !strings.HasPrefix(r.Stderr, c.err)) {
+			t.Errorf("fdb/add %v: %v, want error %q", c.args, r, c.err)
+		}
+	}
+	if got := d.Appctl(t, "fdb/show", "br0").Stdout; !strings.Contains(got, "    3    12  02:00:00:00:33:44  static\n") {
+		t.Errorf("fdb/show after fdb/add with VLAN 12abc:\n%s", got)
+	}
+	if r := d.Appctl(t, "fdb/del", "br0", "12", "02:00:00:00:33:44"); r.Code != 0 {
+		t.Errorf("fdb/del: %v", r)
+	}
+	if r := d.Appctl(t, "fdb/del", "br0", "12", "02:00:00:00:33:44"); r.Code != 2 || !strings.HasPrefix(r.Stderr, "could not find static mac entry\n") {
+		t.Errorf("fdb/del of a missing entry: %v", r)
 	}
 	if r := d.Appctl(t, "fdb/del", "br0", "301", "02:00:00:00:33:33"); r.Code != 0 {
 		t.Errorf("fdb/del: %v", r)
