@@ -34,6 +34,45 @@ type client struct {
 	monID        json.RawMessage
 	seqno        int // bumped by every update that changes the replica
 	remote       remote
+	// trace logs like ovs-vsctl's vlog (the runner's log); name is the
+	// --db value that names the session in its messages.
+	trace func(module, level, format string, args ...any)
+	name  string
+	// csNext is the client state change ovs-vsctl's ovsdb_cs module
+	// logs after sending the next request ("" for none).
+	csNext string
+}
+
+// logf traces through c.trace, if set.
+func (c *client) logf(module, level, format string, args ...any) {
+	if c.trace != nil {
+		c.trace(module, level, format, args...)
+	}
+}
+
+// traceMessage logs a JSON-RPC message the way ovs-vsctl's jsonrpc module
+// does at DBG ("send request, method=..., params=..., id=...").
+func (c *client) traceMessage(dir string, m *jsonrpc.Message) {
+	if c.trace == nil {
+		return
+	}
+	var sb strings.Builder
+	switch {
+	case m.IsRequest():
+		fmt.Fprintf(&sb, "%s request, method=%s, params=%s, id=%s", dir, ovsJSON(mustJSON(m.Method)), ovsJSON(m.Params), ovsJSON(m.ID))
+	case m.IsNotification():
+		fmt.Fprintf(&sb, "%s notification, method=%s, params=%s", dir, ovsJSON(mustJSON(m.Method)), ovsJSON(m.Params))
+	case m.IsError():
+		fmt.Fprintf(&sb, "%s error, error=%s, id=%s", dir, ovsJSON(m.Error), ovsJSON(m.ID))
+	default:
+		fmt.Fprintf(&sb, "%s reply, result=%s, id=%s", dir, ovsJSON(m.Result), ovsJSON(m.ID))
+	}
+	c.logf("jsonrpc", "DBG", "%s: %s", c.name, sb.String())
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // reconnect drops the session and the replica's rows, then connects and
@@ -204,14 +243,20 @@ func (c *client) call(method string, params ...any) (*jsonrpc.Message, error) {
 		return nil, err
 	}
 	m := &jsonrpc.Message{ID: json.RawMessage(strconv.Itoa(id)), Method: method, Params: p}
+	c.traceMessage("send", m)
 	if err := c.conn.Write(m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConnection, err)
+	}
+	if c.csNext != "" {
+		c.logf("ovsdb_cs", "DBG", "%s: %s", c.name, c.csNext)
+		c.csNext = ""
 	}
 	for {
 		r, err := c.conn.Read()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConnection, err)
 		}
+		c.traceMessage("received", r)
 		if r.IsNotification() || r.IsRequest() {
 			c.handle(r)
 			continue
@@ -225,7 +270,9 @@ func (c *client) call(method string, params ...any) (*jsonrpc.Message, error) {
 // handle applies an update notification to the replica and answers echo.
 func (c *client) handle(m *jsonrpc.Message) {
 	if m.IsRequest() && m.Method == "echo" {
-		_ = c.conn.Write(&jsonrpc.Message{ID: m.ID, Result: m.Params})
+		reply := &jsonrpc.Message{ID: m.ID, Result: m.Params}
+		c.traceMessage("send", reply)
+		_ = c.conn.Write(reply)
 		return
 	}
 	if m.Method != c.updateMethod {
@@ -254,6 +301,7 @@ func (c *client) waitUpdate() error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrConnection, err)
 		}
+		c.traceMessage("received", r)
 		c.handle(r)
 	}
 	return nil
@@ -279,6 +327,7 @@ func decodeUseNumber(b []byte) (any, error) {
 // every table and column the commands asked for.
 func (c *client) connect() error {
 	useServer := true
+	c.csNext = "SERVER_SCHEMA_REQUESTED -> SERVER_SCHEMA_REQUESTED at ../lib/ovsdb-cs.c:423"
 	r, err := c.call("get_schema", "_Server")
 	if err != nil {
 		return err
@@ -288,6 +337,7 @@ func (c *client) connect() error {
 	}
 	if useServer {
 		req := map[string]any{"Database": []any{map[string]any{"columns": []string{"name", "model", "connected", "leader", "schema", "cid", "index"}}}}
+		c.csNext = "SERVER_SCHEMA_REQUESTED -> SERVER_MONITOR_REQUESTED at ../lib/ovsdb-cs.c:456"
 		r, err = c.call("monitor_cond", "_Server", []string{"monid", "_Server"}, req)
 		if err != nil {
 			return err
@@ -319,6 +369,7 @@ func (c *client) connect() error {
 		params := []any{dbName, []string{"monid", dbName}, mon}
 		if method == "monitor_cond_since" {
 			params = append(params, "00000000-0000-0000-0000-000000000000")
+			c.csNext = "SERVER_MONITOR_REQUESTED -> DATA_MONITOR_COND_SINCE_REQUESTED at ../lib/ovsdb-cs.c:2014"
 		}
 		r, err = c.call(method, params...)
 		if err != nil {
@@ -335,6 +386,7 @@ func (c *client) connect() error {
 				return fmt.Errorf("%w: bad monitor_cond_since reply format", ErrConnection)
 			}
 			c.applyV2(res[2], true)
+			c.logf("ovsdb_cs", "DBG", "%s: DATA_MONITOR_COND_SINCE_REQUESTED -> MONITORING at ../lib/ovsdb-cs.c:496", c.name)
 		case "monitor_cond":
 			c.updateMethod = "update2"
 			c.applyV2(r.Result, true)

@@ -79,6 +79,7 @@ type runner struct {
 	logSeq  int
 	// sslErrors is the OpenSSL error queue checkSSLOption imitates.
 	sslErrors []string
+	vlog      *vlog
 	anyRW     bool
 	args      string // the escaped command line, for the comment
 	realUUID  map[string]string
@@ -93,7 +94,7 @@ func Main(prog string, args []string, stdout, stderr io.Writer) int {
 
 // MainEnv is Main with an explicit environment.
 func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int {
-	r := &runner{prog: prog, env: env, stdout: stdout, stderr: stderr, style: defaultStyle}
+	r := &runner{prog: prog, env: env, stdout: stdout, stderr: stderr, style: defaultStyle, vlog: newVlog()}
 	if r.env.Comment == "" {
 		r.env.Comment = prog
 	}
@@ -122,6 +123,29 @@ func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int 
 		}
 	}
 	return status
+}
+
+// argv0 is the program name as invoked.
+func (r *runner) argv0() string {
+	if r.env.Argv0 != "" {
+		return r.env.Argv0
+	}
+	return r.prog
+}
+
+// parentName is the command name of the parent process (the "comm" field
+// of /proc/PPID/stat), which ovs-vsctl names in its transaction comment.
+func parentName() string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", os.Getppid()))
+	if err != nil {
+		return "unknown"
+	}
+	s := string(b)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		return "unknown"
+	}
+	return s[i+1 : j]
 }
 
 // checkSSLOption reports an SSL option's file or protocol list that
@@ -178,8 +202,12 @@ func (r *runner) logWarn(module, format string, args ...any) {
 	r.log(module, "WARN", format, args...)
 }
 
-// log prints a console log line at level ("WARN", "ERR").
+// log prints a console log line at level ("WARN", "ERR", "DBG", ...) if
+// -v/--verbose lets module log at that level on the console.
 func (r *runner) log(module, level, format string, args ...any) {
+	if !r.vlog.enabled(module, strings.ToLower(level)) {
+		return
+	}
 	r.mu.Lock()
 	r.logSeq++
 	seq := r.logSeq
@@ -269,6 +297,12 @@ func (r *runner) main(args []string) (int, error) {
 			r.style.format, r.style.cell, r.style.headings = formatList, cellBare, false
 		case "max-column-width":
 			r.style.maxWidth = int(atoi(p.arg))
+		case "verbose":
+			if err := r.vlog.set(p.arg); err != nil {
+				return 1, fatalf("%v", err)
+			}
+		case "no-syslog":
+			r.vlog.syslog = 0
 		case "private-key", "certificate", "ca-cert", "peer-ca-cert", "ssl-protocols":
 			r.checkSSLOption(o.name, p.arg)
 		}
@@ -286,9 +320,16 @@ func (r *runner) main(args []string) (int, error) {
 			r.anyRW = true
 		}
 	}
+	// ovs-vsctl logs "Called as ..." first: at INFO when a command may
+	// write (to syslog, which numbers the message even when the console
+	// does not show it), otherwise at DBG.
+	calledAs := "DBG"
 	if r.anyRW {
-		// ovs-vsctl logs "Called as ..." at INFO first (to syslog only),
-		// which still takes message number 1.
+		calledAs = "INFO"
+	}
+	if r.vlog.enabled("vsctl", calledAs) {
+		r.log("vsctl", calledAs, "Called as %s %s", r.argv0(), r.args)
+	} else if levelRank(calledAs) <= r.vlog.syslog {
 		r.logSeq++
 	}
 	if r.timeout > 0 {
@@ -328,11 +369,17 @@ func (r *runner) main(args []string) (int, error) {
 	}
 
 	rm := resolveDB(r.db, r.env.RunDir, r.log)
+	r.log("reconnect", "DBG", "%s: entering BACKOFF", r.db)
+	r.log("reconnect", "INFO", "%s: connecting...", r.db)
+	r.log("reconnect", "DBG", "%s: entering CONNECTING", r.db)
 	nc, err := dial(rm, r.retry, time.Time{})
 	if err != nil {
 		return 1, fatalf("%s: database connection failed (%s)", r.db, errnoText(err))
 	}
-	cl := &client{conn: jsonrpc.NewConn(nc), nc: nc, db: db, remote: rm}
+	r.log("ovsdb_cs", "DBG", "%s: SERVER_SCHEMA_REQUESTED -> SERVER_SCHEMA_REQUESTED at ../lib/ovsdb-cs.c:423", r.db)
+	r.log("reconnect", "INFO", "%s: connected", r.db)
+	r.log("reconnect", "DBG", "%s: entering ACTIVE", r.db)
+	cl := &client{conn: jsonrpc.NewConn(nc), nc: nc, db: db, remote: rm, trace: r.log, name: r.db}
 	defer func() { cl.nc.Close() }()
 	if err := cl.connect(); err != nil {
 		return 1, fatalf("%s: database connection failed (%v)", r.db, err)
@@ -446,7 +493,7 @@ func (r *runner) do(cl *client, cmds []*command) (done bool, status int, err err
 				[]byte(`{"op":"mutate","table":"Open_vSwitch","where":`+string(w)+`,"mutations":[["next_cfg","+=",1]]}`),
 				[]byte(`{"op":"select","table":"Open_vSwitch","where":`+string(w)+`,"columns":["next_cfg"]}`))
 		}
-		comment := ovsjson.AppendString([]byte(`{"op":"comment","comment":`), r.env.Comment+": "+r.env.Comment+" "+r.args)
+		comment := ovsjson.AppendString([]byte(`{"op":"comment","comment":`), r.env.Comment+" (invoked by "+parentName()+"): "+r.argv0()+" "+r.args)
 		ops = append(ops, append(comment, '}'))
 		if r.dryRun {
 			ops = append(ops, []byte(`{"op":"abort"}`))

@@ -1,6 +1,8 @@
 package vsctl_test
 
 import (
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -1074,4 +1076,92 @@ func TestSweepGvswitchDatabase(t *testing.T) {
 	want := vsctltest.Exec(ovs, vsctltest.StartOVSDB(t).DB())
 	got := vsctltest.Exec(ovs, startGvsDB(t))
 	vsctltest.Compare(t, want, got, sweepSteps(t), "ovs-vsctl")
+}
+
+// verboseLines are command lines with -v/--verbose: ovs-vsctl logs its
+// session (connection states, every JSON-RPC message) on stderr.
+var verboseLines = []string{
+	"-v --no-wait init",
+	"-v list-br",
+	"-v --no-wait add-br br0",
+	"-v --no-wait add-port br0 p1 tag=5 -- set interface p1 type=internal",
+	"-v --no-wait set port p1 tag=6 other_config:a=b",
+	"-v --no-wait add port p1 trunks 1 2 3",
+	"-v get port p1 tag trunks",
+	"-v --no-wait set-manager bogus",
+	"-v --no-wait br-set-external-id br0 k v",
+	"-v --no-wait --id=@q create qos type=linux-htb -- set port p1 qos=@q",
+	"-v --no-wait set port p1 tag=5000",
+	"-v --no-wait add-br br0",
+	"-vjsonrpc --no-wait del-port p1",
+	"-vreconnect:info list-br",
+	"-vovsdb_cs --no-wait add-br br1",
+	"-vconsole:info --no-wait del-br br1",
+	"-vvsctl:console:info --no-wait set-manager bogus",
+	"--verbose=dbg list-ports br0",
+	"-vconsole:off --no-wait set-manager bogus",
+	"-vsyslog:off --no-wait set-manager bogus",
+	"--no-syslog --no-wait set-manager bogus",
+	"-vfile:dbg list-br",
+	"-vANY:dbg sort:tree show",
+	"-vbogus list-br",
+	"-vjsonrpc:bogus list-br",
+	"-vPATTERN:console:%m list-br",
+	"-v --no-wait del-manager -- del-br br0",
+}
+
+// TestSweepVerboseMatchesOVSVsctl compares what both programs log at -v
+// after dropping the lines that differ between two runs of ovs-vsctl
+// itself (poll loop wake-ups and hash-table statistics depend on timing
+// and UUIDs) and naming the socket and parent process alike.
+func TestSweepVerboseMatchesOVSVsctl(t *testing.T) {
+	t.Parallel()
+	testenv.NeedRoot(t)
+	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
+	bin := buildCtl(t)
+	clean := func(c vsctltest.Client, s *vsctltest.Server) vsctltest.Client {
+		return func(args ...string) vsctltest.Result {
+			r := c(args...)
+			var keep []string
+			for _, l := range strings.SplitAfter(r.Stderr, "\n") {
+				if !strings.Contains(l, "|poll_loop|") && !strings.Contains(l, "|hmap|") {
+					keep = append(keep, l)
+				}
+			}
+			r.Stderr = strings.ReplaceAll(strings.Join(keep, ""), s.Sock, "DB.sock")
+			r.Stderr = programPath.ReplaceAllString(r.Stderr, "$1")
+			r.Stderr = invokedBy.ReplaceAllString(r.Stderr, "(invoked by PARENT)")
+			r.Stderr = jsonrpcBody.ReplaceAllStringFunc(r.Stderr, jsonSignature)
+			return r
+		}
+	}
+	a, b := vsctltest.StartOVSDB(t), vsctltest.StartOVSDB(t)
+	want := clean(vsctltest.Exec(ovs, a.DB()), a)
+	got := clean(vsctltest.Exec(bin, b.DB()), b)
+	var steps []vsctltest.Step
+	for _, line := range verboseLines {
+		st := vsctltest.Step{}
+		if rest, ok := strings.CutPrefix(line, "-vANY:dbg sort:tree "); ok {
+			st.Sort, line = vsctltest.Tree, "-vconsole:off "+rest
+		}
+		st.Args, _ = splitLine(line)
+		steps = append(steps, st)
+	}
+	vsctltest.Compare(t, want, got, steps, "ovs-vsctl", "gvswitchctl")
+}
+
+var (
+	invokedBy   = regexp.MustCompile(`\(invoked by [^)]*\)`)
+	programPath = regexp.MustCompile(`/\S*/(ovs-vsctl|gvswitchctl)\b`)
+	jsonrpcBody = regexp.MustCompile(`(?m)(params|result)=.*$`)
+)
+
+// jsonSignature replaces a logged JSON-RPC body by its sorted bytes (after
+// UUIDs are hidden): the order of rows and operations follows hash tables
+// keyed by UUIDs, so it differs between any two runs, even of ovs-vsctl.
+func jsonSignature(body string) string {
+	body = vsctltest.Normalize(body, vsctltest.NoSort, "ovs-vsctl", "gvswitchctl")
+	b := []byte(body)
+	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+	return string(b)
 }
