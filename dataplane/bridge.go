@@ -519,11 +519,13 @@ func (b *Bridge) waitQuiescent() {
 		if seq&1 == 0 {
 			continue
 		}
+		// A burst takes microseconds; time.Sleep rounds to about a
+		// millisecond here, so yield first.
 		for n := 0; w.seq.Load() == seq; n++ {
-			if n < 100 {
+			if n < 2000 {
 				runtime.Gosched()
 			} else {
-				time.Sleep(10 * time.Microsecond)
+				time.Sleep(50 * time.Microsecond)
 			}
 		}
 	}

@@ -142,7 +142,7 @@ func (t *Thread) quiesce(timeout time.Duration) bool {
 		t.wakeMain() // it may be asleep in poll(2)
 	}
 	deadline := time.Now().Add(timeout)
-	for t.epoch.Load() == e {
+	for n := 0; t.epoch.Load() == e; n++ {
 		select {
 		case <-t.done:
 			return true
@@ -151,7 +151,14 @@ func (t *Thread) quiesce(timeout time.Duration) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(20 * time.Microsecond)
+		// A PMD iteration takes microseconds (up to pmd-maxsleep when
+		// idle); time.Sleep rounds to about a millisecond here, so yield
+		// first.
+		if n < 2000 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(50 * time.Microsecond)
+		}
 	}
 	return true
 }
