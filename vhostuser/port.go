@@ -38,6 +38,9 @@ type Options struct {
 	// of a client port; 0 means 1 s. Attempts start 50 ms apart and
 	// double up to it.
 	ReconnectMax time.Duration
+	// TxRetries is a client port's options:tx-retries-max, as written
+	// in the database ("" for the default; see SetTxRetries).
+	TxRetries string
 }
 
 // Mode is a port's socket role.
@@ -90,6 +93,7 @@ type Port struct {
 	queuePairs    atomic.Int32
 	notifyQueue   atomic.Pointer[func()]
 	noDevDrops    atomic.Uint64
+	txRetries     atomic.Int32 // tx-retries-max
 	rarp          atomic.Pointer[[6]byte]
 	// miss carries IOTLB misses from the PMDs to the connection's
 	// back-end channel (only with Options.IOMMU).
@@ -148,6 +152,7 @@ func newPort(name string, mode Mode, path string, opts Options) (*Port, error) {
 		p.log = slog.Default()
 	}
 	p.log = p.log.With("port", name)
+	p.SetTxRetries(opts.TxRetries)
 	p.pool = opts.Pool
 	if p.pool == nil {
 		pool, ar, err := dataplane.NewArenaPool("vhost-"+name, 4096, dataplane.DefaultDataRoom, dataplane.ArenaOptions{HugePages: true})
@@ -371,7 +376,7 @@ func (p *Port) enqueue(s *vringSlot, vq *virtq.Queue, pkts []*dataplane.Packet) 
 	for retries := 0; ; retries++ {
 		k := vq.TryEnqueue(pkts[n:])
 		n += k
-		if k == 0 || n == len(pkts) || retries == txRetries {
+		if k == 0 || n == len(pkts) || retries >= int(p.txRetries.Load()) {
 			break
 		}
 		s.retries.Add(1)
@@ -415,9 +420,25 @@ func (p *Port) takeMiss(s *vringSlot, vq *virtq.Queue) {
 
 const missRetry = 4096
 
-// txRetries is how often TxBurst offers a guest the frames it did not take
-// yet, as long as it takes some each time (OVS's tx-retries-max default).
-const txRetries = 8
+// Retries of a TxBurst: how often it offers a guest the frames it did not
+// take yet, as long as it takes some each time (OVS's tx-retries-max:
+// default 8, 0..32).
+const (
+	defaultTxRetries = 8
+	maxTxRetries     = 32
+)
+
+// SetTxRetries applies options:tx-retries-max to a client port, at once
+// and without reconnecting, as OVS-DPDK does: an integer in 0..32, the
+// default 8 for "" or anything else. Server ports (dpdkvhostuser) ignore
+// the option, as in OVS.
+func (p *Port) SetTxRetries(opt string) {
+	n := defaultTxRetries
+	if v, err := strconv.Atoi(opt); err == nil && v >= 0 && v <= maxTxRetries && p.mode == ModeClient {
+		n = v
+	}
+	p.txRetries.Store(int32(n))
+}
 
 // fault runs on a PMD after guest memory faulted under it (the front-end
 // truncated or replaced its memory file): every vring of the device is

@@ -78,7 +78,9 @@ func registerPortTypes() {
 		if path == "" {
 			return nil, fmt.Errorf("vhost-user client port %s: options:vhost-server-path is not set", c.Name)
 		}
-		return vhostuser.NewClient(c.Name, path, vhostOptions(c))
+		opt := vhostOptions(c)
+		opt.TxRetries = c.Options["tx-retries-max"]
+		return vhostuser.NewClient(c.Name, path, opt)
 	})
 	// vhost-user, the switch listening on <vhost-sock-dir>/<name>
 	// (vhost-sock-dir is relative to the run directory, as in OVS).

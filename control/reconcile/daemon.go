@@ -114,6 +114,7 @@ type iface struct {
 	broken      bool   // a PMD panicked polling it: reopen it
 	mtuRequest  int    // Interface mtu_request as opened or last applied
 	serverPath  string // options:vhost-server-path as opened or last applied
+	txRetries   string // options:tx-retries-max likewise
 }
 
 // New returns a Daemon; Run starts it.
@@ -451,12 +452,13 @@ func ifaceConfig(di desiredIface, rundir string) (IfaceConfig, string) {
 	if c.Type == "" {
 		c.Type = "system"
 	}
-	// mtu_request and vhost-server-path are not part of the key: they
-	// are applied in place (applyMTU, applySocketPath), so that an
-	// internal port keeps its addresses and a vhost port its counters.
+	// mtu_request, vhost-server-path and tx-retries-max are not part of
+	// the key: they are applied in place (applyMTU, applySocketPath,
+	// applyTxRetries), so that an internal port keeps its addresses and a
+	// vhost port its guest connection and counters.
 	opts := make(map[string]string, len(c.Options))
 	for k, v := range c.Options {
-		if k != "vhost-server-path" {
+		if k != "vhost-server-path" && k != "tx-retries-max" {
 			opts[k] = v
 		}
 	}
@@ -494,9 +496,10 @@ func (d *Daemon) reconfigure() error {
 			// placeholder (and its port is rebuilt with it).
 			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil && !f.broken {
 				f.port = di.port
-				sp := cfg.Options["vhost-server-path"]
+				sp, tr := cfg.Options["vhost-server-path"], cfg.Options["tx-retries-max"]
 				if (cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest)) &&
-					(sp == f.serverPath || d.applySocketPath(f, sp)) {
+					(sp == f.serverPath || d.applySocketPath(f, sp)) &&
+					(tr == f.txRetries || d.applyTxRetries(f, tr)) {
 					continue
 				}
 			}
@@ -741,6 +744,7 @@ func (d *Daemon) openIface(di desiredIface, pool *dataplane.Pool, poolErr error,
 	d.mu.Unlock()
 	f := &iface{uuid: di.uuid, name: cfg.Name, typ: cfg.Type, bridge: di.bridge, port: di.port, cfgKey: key, mtuRequest: cfg.MTURequest,
 		serverPath:  cfg.Options["vhost-server-path"],
+		txRetries:   cfg.Options["tx-retries-max"],
 		otherConfig: cfg.OtherConfig, affinity: cfg.OtherConfig["pmd-rxq-affinity"]}
 	covUpdatePort.Inc()
 	o, ok := opener(cfg.Type)
@@ -1081,6 +1085,21 @@ func (d *Daemon) applySocketPath(f *iface, path string) bool {
 		return false
 	}
 	f.serverPath = path
+	return true
+}
+
+// txRetriesSetter is implemented by vhost-user ports.
+type txRetriesSetter interface {
+	SetTxRetries(string)
+}
+
+// applyTxRetries applies a new options:tx-retries-max in place (other
+// port types ignore the option, as OVS does).
+func (d *Daemon) applyTxRetries(f *iface, v string) bool {
+	if ts, ok := f.dp.(txRetriesSetter); ok {
+		ts.SetTxRetries(v)
+	}
+	f.txRetries = v
 	return true
 }
 

@@ -70,6 +70,12 @@ func TestDPDKPortTypesWithoutPeers(t *testing.T) {
 	if !strings.Contains(d.Log(), "socket changed from '"+sock+"' to '"+sock2+"'") {
 		t.Errorf("no socket change in the log:\n%s", d.Log())
 	}
+	// So does options:tx-retries-max (OVS-DPDK applies it without a
+	// reconnect).
+	mustVsctl(t, d, "set", "Interface", "vhu0", "options:tx-retries-max=0")
+	if dpif = d.Appctl(t, "dpif/show").Stdout; !strings.Contains(dpif, odp) {
+		t.Errorf("vhu0 recreated by a tx-retries-max change (was %q):\n%s", odp, dpif)
+	}
 	// Deleting the server port removes its socket.
 	mustVsctl(t, d, "del-port", "vhs0")
 	if _, err := os.Stat(filepath.Join(d.Rundir, "vhs0")); !os.IsNotExist(err) {
