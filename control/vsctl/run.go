@@ -125,6 +125,33 @@ func MainEnv(prog string, args []string, stdout, stderr io.Writer, env Env) int 
 	return status
 }
 
+// traceConnectFailure logs a failed connection the way ovs-vsctl's
+// reconnect state machine does at -v: a unix socket fails while
+// connecting, a TCP connection once the connect completes, an unknown
+// method before any state change.
+func (r *runner) traceConnectFailure(rm remote, err error) {
+	ep := rm.endpoints[len(rm.endpoints)-1]
+	cs := func() {
+		r.log("ovsdb_cs", "DBG", "%s: SERVER_SCHEMA_REQUESTED -> SERVER_SCHEMA_REQUESTED at ../lib/ovsdb-cs.c:423", r.db)
+	}
+	failed := func() {
+		r.log("reconnect", "INFO", "%s: connection attempt failed (%s)", r.db, errnoText(err))
+		r.log("reconnect", "DBG", "%s: entering BACKOFF", r.db)
+	}
+	if ep.err == nil && ep.network == "unix" && !ep.passive {
+		r.log("stream_unix", "DBG", "%s: connection failed (%s)", ep.addr, errnoText(err))
+	}
+	r.log("reconnect", "INFO", "%s: connecting...", r.db)
+	r.log("reconnect", "DBG", "%s: entering CONNECTING", r.db)
+	if ep.err == nil && ep.network == "tcp" {
+		cs()
+		failed()
+		return
+	}
+	failed()
+	cs()
+}
+
 // argv0 is the program name as invoked.
 func (r *runner) argv0() string {
 	if r.env.Argv0 != "" {
@@ -370,12 +397,13 @@ func (r *runner) main(args []string) (int, error) {
 
 	rm := resolveDB(r.db, r.env.RunDir, r.log)
 	r.log("reconnect", "DBG", "%s: entering BACKOFF", r.db)
-	r.log("reconnect", "INFO", "%s: connecting...", r.db)
-	r.log("reconnect", "DBG", "%s: entering CONNECTING", r.db)
 	nc, err := dial(rm, r.retry, time.Time{})
 	if err != nil {
+		r.traceConnectFailure(rm, err)
 		return 1, fatalf("%s: database connection failed (%s)", r.db, errnoText(err))
 	}
+	r.log("reconnect", "INFO", "%s: connecting...", r.db)
+	r.log("reconnect", "DBG", "%s: entering CONNECTING", r.db)
 	r.log("ovsdb_cs", "DBG", "%s: SERVER_SCHEMA_REQUESTED -> SERVER_SCHEMA_REQUESTED at ../lib/ovsdb-cs.c:423", r.db)
 	r.log("reconnect", "INFO", "%s: connected", r.db)
 	r.log("reconnect", "DBG", "%s: entering ACTIVE", r.db)

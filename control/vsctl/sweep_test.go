@@ -1108,6 +1108,11 @@ var verboseLines = []string{
 	"-vjsonrpc:bogus list-br",
 	"-vPATTERN:console:%m list-br",
 	"-v --no-wait del-manager -- del-br br0",
+	"-v --db=unix:/nonexistent/db.sock list-br",
+	"-v --db=tcp:127.0.0.1:1 list-br",
+	"-v --db=bogus:1 list-br",
+	"-v --no-wait add port br0 tag 5 6",
+	"-v --timeout=1 wait-until bridge nosuch",
 }
 
 // TestSweepVerboseMatchesOVSVsctl compares what both programs log at -v
