@@ -1067,15 +1067,24 @@ func TestSweepMatchesOVSVsctl(t *testing.T) {
 }
 
 // TestSweepGvswitchDatabase runs the sweep through the real ovs-vsctl
-// against gvswitch's database server and against ovsdb-server: every
-// difference is a server bug.
+// and through gvswitchctl against gvswitch's database server, and
+// compares both with the real ovs-vsctl against ovsdb-server: with
+// ovs-vsctl on both sides every difference is a server bug.
 func TestSweepGvswitchDatabase(t *testing.T) {
 	t.Parallel()
 	testenv.NeedRoot(t)
 	ovs := testenv.NeedCommand(t, "ovs-vsctl")[0]
-	want := vsctltest.Exec(ovs, vsctltest.StartOVSDB(t).DB())
-	got := vsctltest.Exec(ovs, startGvsDB(t))
-	vsctltest.Compare(t, want, got, sweepSteps(t), "ovs-vsctl")
+	for _, prog := range []string{"ovs-vsctl", "gvswitchctl"} {
+		t.Run(prog, func(t *testing.T) {
+			bin := ovs
+			if prog == "gvswitchctl" {
+				bin = buildCtl(t)
+			}
+			want := vsctltest.Exec(ovs, vsctltest.StartOVSDB(t).DB())
+			got := vsctltest.Exec(bin, startGvsDB(t))
+			vsctltest.Compare(t, want, got, sweepSteps(t), "ovs-vsctl", "gvswitchctl")
+		})
+	}
 }
 
 // verboseLines are command lines with -v/--verbose: ovs-vsctl logs its
