@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 
 	"gvswitch/control/ovsdb"
 	"gvswitch/control/ovsdb/server"
@@ -13,10 +14,28 @@ import (
 
 // embeddedDB is the database gvswitchd serves itself: <dbdir>/conf.db
 // (Open vSwitch's standalone file format, so ovsdb-tool reads it), served
-// on <rundir>/db.sock to ovs-vsctl and to the switch itself over net.Pipe.
+// on <rundir>/db.sock to ovs-vsctl and to the switch itself over net.Pipe,
+// and on the --remote options (by default the Manager table's targets,
+// as ovs-ctl starts ovsdb-server).
 type embeddedDB struct {
 	srv     *server.Server
+	remotes *server.Remotes
 	journal io.Closer
+}
+
+// remoteList is the repeatable --remote option.
+type remoteList []string
+
+func (r *remoteList) String() string     { return strings.Join(*r, " ") }
+func (r *remoteList) Set(v string) error { *r = append(*r, v); return nil }
+
+// checkRemote checks a --remote option before anything starts.
+func checkRemote(spec string) error {
+	schema, err := ovsdb.ParseSchema(ovsdb.VSwitchSchema())
+	if err != nil {
+		return err
+	}
+	return server.CheckRemote(schema, spec)
 }
 
 func startEmbeddedDB(c *config) (*embeddedDB, error) {
@@ -45,7 +64,20 @@ func startEmbeddedDB(c *config) (*embeddedDB, error) {
 	}
 	go srv.Serve(l)
 	dbLog.Info("%s: serving %s on %s", path, schema.Name, sock)
-	return &embeddedDB{srv: srv, journal: fj}, nil
+	specs := c.remotes
+	if len(specs) == 0 {
+		specs = []string{server.ManagerRemotes}
+	}
+	remotes, err := server.NewRemotes(srv, db, specs...)
+	if err != nil {
+		srv.Close()
+		fj.Close()
+		return nil, err
+	}
+	remotes.Rundir = c.rundir
+	remotes.Log = dbLog.Slog()
+	remotes.Start()
+	return &embeddedDB{srv: srv, remotes: remotes, journal: fj}, nil
 }
 
 // Dial connects the switch to its own database in-process.
@@ -57,6 +89,7 @@ func (e *embeddedDB) Dial() (net.Conn, error) {
 
 // Close stops serving (removing db.sock) and closes the file.
 func (e *embeddedDB) Close() error {
+	e.remotes.Close()
 	e.srv.Close()
 	return e.journal.Close()
 }

@@ -7,7 +7,13 @@
 // "ovs-vswitchd" in the Open vSwitch run directory. Either way the switch
 // itself is an OVSDB client of that database (package reconcile).
 //
+// The embedded database is also served on each --remote (punix:PATH,
+// ptcp:PORT[:IP], unix:PATH, tcp:IP:PORT, or db:Open_vSwitch,TABLE,COLUMN;
+// by default db:Open_vSwitch,Open_vSwitch,manager_options, the targets
+// ovs-vsctl set-manager writes), as ovsdb-server serves them.
+//
 //	gvswitchd [--rundir=DIR] [--dbdir=DIR] [--logdir=DIR] [--db=unix:PATH]
+//	          [--remote=REMOTE]...
 //	          [--pidfile[=FILE]] [--detach] [--log-file[=FILE]]
 //	          [--system-id=random|ID] [-vSPEC]...
 package main
@@ -27,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"gvswitch/control/ovsdb/server"
 	"gvswitch/control/reconcile"
 	"gvswitch/control/unixctl"
 	"gvswitch/control/unixctl/vlog"
@@ -63,6 +70,7 @@ func (o *optionalString) IsBoolFlag() bool { return true }
 type config struct {
 	rundir, dbdir, logdir string
 	db                    string
+	remotes               remoteList
 	pidfile, logFile      optionalString
 	unixctlPath           string
 	detach                bool
@@ -100,6 +108,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&c.dbdir, "dbdir", envOr("GVS_DBDIR", "/var/lib/gvswitch"), "database directory; env GVS_DBDIR")
 	fs.StringVar(&c.logdir, "logdir", envOr("GVS_LOGDIR", "/var/log/gvswitch"), "log directory; env GVS_LOGDIR")
 	fs.StringVar(&c.db, "db", "", "unix:PATH of an external ovsdb-server (drop-in mode); default: embedded database")
+	fs.Var(&c.remotes, "remote", "also serve the embedded database on REMOTE (repeatable; default "+server.ManagerRemotes+")")
 	fs.Var(&c.pidfile, "pidfile", "pidfile (default <rundir>/gvswitchd.pid)")
 	fs.Var(&c.logFile, "log-file", "also log to FILE (default <logdir>/gvswitchd.log)")
 	fs.StringVar(&c.unixctlPath, "unixctl", "", "control socket (default <rundir>/gvswitchd.<pid>.ctl)")
@@ -126,6 +135,14 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if c.db != "" && !strings.HasPrefix(c.db, "unix:") {
 		return nil, fmt.Errorf("--db=%s: only unix:PATH is supported", c.db)
+	}
+	if c.db != "" && len(c.remotes) > 0 {
+		return nil, errors.New("--remote serves the embedded database: it does not go with --db")
+	}
+	for _, r := range c.remotes {
+		if err := checkRemote(r); err != nil {
+			return nil, fmt.Errorf("--remote: %w", err)
+		}
 	}
 	return c, nil
 }

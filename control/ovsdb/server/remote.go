@@ -90,7 +90,7 @@ func (rm *remote) sleep(d time.Duration) bool {
 
 func (rm *remote) start() {
 	if rm.bad != nil {
-		rm.log().Error(fmt.Sprintf("%s: %v", rm.target, rm.bad))
+		rm.log().Error(rm.bad.Error())
 		close(rm.done)
 		return
 	}

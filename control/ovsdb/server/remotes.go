@@ -101,7 +101,7 @@ func parseSpec(s *ovsdb.Schema, spec string) (dbSource, bool, error) {
 		return src, true, err
 	}
 	if _, err := ParseTarget(spec); err != nil {
-		return dbSource{}, false, fmt.Errorf("remote %w", err)
+		return dbSource{}, false, err
 	}
 	return dbSource{}, false, nil
 }
@@ -109,31 +109,31 @@ func parseSpec(s *ovsdb.Schema, spec string) (dbSource, bool, error) {
 func parseDBSource(s *ovsdb.Schema, spec, rest string) (dbSource, error) {
 	parts := strings.Split(rest, ",")
 	if len(parts) != 3 {
-		return dbSource{}, fmt.Errorf("remote %q: expected db:DATABASE,TABLE,COLUMN", spec)
+		return dbSource{}, fmt.Errorf("%s: expected db:DATABASE,TABLE,COLUMN", spec)
 	}
 	if parts[0] != s.Name {
-		return dbSource{}, fmt.Errorf("remote %q: no database named %s", spec, parts[0])
+		return dbSource{}, fmt.Errorf("%s: no database named %s", spec, parts[0])
 	}
 	t := s.Table(parts[1])
 	if t == nil {
-		return dbSource{}, fmt.Errorf("remote %q: no table named %s", spec, parts[1])
+		return dbSource{}, fmt.Errorf("%s: no table named %s", spec, parts[1])
 	}
 	c := t.Column(parts[2])
 	if c == nil {
-		return dbSource{}, fmt.Errorf("remote %q: table %s has no column %s", spec, parts[1], parts[2])
+		return dbSource{}, fmt.Errorf("%s: table %s has no column %s", spec, parts[1], parts[2])
 	}
 	src := dbSource{spec: spec, table: t, column: c}
 	switch {
 	case c.Type.IsMap():
-		return dbSource{}, fmt.Errorf("remote %q: column %s is a map", spec, parts[2])
+		return dbSource{}, fmt.Errorf("%s: column %s is a map", spec, parts[2])
 	case c.Type.Key.Type == ovsdb.TypeString:
 	case c.Type.Key.Type == ovsdb.TypeUUID && c.Type.Key.RefTable != "":
 		src.ref = s.Table(c.Type.Key.RefTable)
 		if tc := src.ref.Column("target"); tc == nil || tc.Type.Key.Type != ovsdb.TypeString {
-			return dbSource{}, fmt.Errorf("remote %q: table %s has no target column", spec, src.ref.Name)
+			return dbSource{}, fmt.Errorf("%s: table %s has no target column", spec, src.ref.Name)
 		}
 	default:
-		return dbSource{}, fmt.Errorf("remote %q: column %s holds neither strings nor references", spec, parts[2])
+		return dbSource{}, fmt.Errorf("%s: column %s holds neither strings nor references", spec, parts[2])
 	}
 	return src, nil
 }

@@ -36,7 +36,7 @@ type Target struct {
 }
 
 func badTarget(s, format string, args ...any) error {
-	return fmt.Errorf("%q: %s: %w", s, fmt.Sprintf(format, args...), ErrBadTarget)
+	return fmt.Errorf("%s: %w: %s", s, ErrBadTarget, fmt.Sprintf(format, args...))
 }
 
 // ParseTarget parses a remote target. Errors wrap ErrBadTarget or ErrNoSSL.
@@ -47,7 +47,7 @@ func ParseTarget(s string) (Target, error) {
 	}
 	switch kind {
 	case "ssl", "pssl":
-		return Target{}, fmt.Errorf("%q: %w", s, ErrNoSSL)
+		return Target{}, fmt.Errorf("%s: %w", s, ErrNoSSL)
 	case "punix", "unix":
 		if rest == "" {
 			return Target{}, badTarget(s, "empty socket path")
