@@ -95,8 +95,8 @@ func ParseTarget(s string) (Target, error) {
 				return Target{}, badTarget(s, "IPv6 address not in brackets")
 			}
 		}
-		if host == "" {
-			return Target{}, badTarget(s, "no host")
+		if !validHost(host) {
+			return Target{}, badTarget(s, "bad host %q", host)
 		}
 		port := DefaultPort
 		if portText != "" {
@@ -109,6 +109,22 @@ func ParseTarget(s string) (Target, error) {
 		return Target{Network: "tcp", Address: net.JoinHostPort(host, strconv.Itoa(port))}, nil
 	}
 	return Target{}, badTarget(s, "unknown connection method %q", kind)
+}
+
+// validHost accepts an IP address or a DNS name.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // needsProbes reports whether connections of this kind are probed by
