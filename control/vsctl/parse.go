@@ -67,7 +67,7 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		if rangeOK {
 			if lo, hi, ok := parseIntRange(s); ok {
 				if hi < lo {
-					return nil, 0, false, valueErrorf("%q is not a valid range. Range end cannot be before start.", s)
+					return nil, 0, false, valueErrorf("\"%s\" is not a valid range. Range end cannot be before start.", s)
 				}
 				a, end, isRange = lo, hi, true
 				break
@@ -75,13 +75,13 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		}
 		v, ok := parseInt(s)
 		if !ok {
-			return nil, 0, false, valueErrorf("%q is not a valid integer or range", s)
+			return nil, 0, false, valueErrorf("\"%s\" is not a valid integer or range", s)
 		}
 		a = v
 	case ovsdb.TypeReal:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil && !isRangeErr(err) || s == "" {
-			return nil, 0, false, valueErrorf("%q is not a valid real number", s)
+			return nil, 0, false, valueErrorf("\"%s\" is not a valid real number", s)
 		}
 		if v == 0 {
 			v = 0
@@ -94,7 +94,7 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		case "false", "no", "off", "0":
 			a = false
 		default:
-			return nil, 0, false, valueErrorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
+			return nil, 0, false, valueErrorf("\"%s\" is not a valid boolean (use \"true\" or \"false\")", s)
 		}
 	case ovsdb.TypeString:
 		switch {
@@ -119,7 +119,7 @@ func parseAtom(base *BaseType, s string, syms Symbols, rangeOK bool) (a Atom, en
 		case isUUID(s):
 			a = uuidAtom(s)
 		default:
-			return nil, 0, false, valueErrorf("%q is not a valid UUID", s)
+			return nil, 0, false, valueErrorf("\"%s\" is not a valid UUID", s)
 		}
 	default:
 		return nil, 0, false, valueErrorf("cannot parse a value of type %s", base.Type)
