@@ -18,10 +18,18 @@
 // output queue; a client that does not read its updates fast enough is
 // disconnected alone, and never delays a commit or another client.
 //
+// Remotes opens the listeners and outgoing connections ovsdb-server's
+// --remote options and the Manager table name (ptcp:, punix:, tcp:,
+// unix:, db:DB,TABLE,COLUMN), follows the database as it changes, and
+// writes the Manager rows' is_connected and status back.
+//
 //	db, fj, _ := ovsdb.OpenFile("/var/lib/gvswitch/conf.db", schema, nil)
 //	defer fj.Close()
 //	srv := server.New(db)
 //	l, _ := server.ListenUnix("/var/run/gvswitch/db.sock", 0o750)
 //	go srv.Serve(l)
 //	defer srv.Close()
+//	rs, _ := server.NewRemotes(srv, db, server.ManagerRemotes)
+//	rs.Start()
+//	defer rs.Close()
 package server

@@ -353,7 +353,7 @@ func TestDelManagerClosesRemotes(t *testing.T) {
 // acceptOne waits for the server to connect to l.
 func acceptOne(t *testing.T, l net.Listener) net.Conn {
 	t.Helper()
-	l.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	l.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Now().Add(10 * time.Second))
 	c, err := l.Accept()
 	if err != nil {
 		t.Fatalf("the server did not connect: %v", err)
@@ -363,34 +363,83 @@ func acceptOne(t *testing.T, l net.Listener) net.Conn {
 }
 
 func TestActiveManager(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		network, addr string
+		target        func(net.Listener) string
+	}{
+		{"tcp", "127.0.0.1:0", func(l net.Listener) string { return "tcp:" + l.Addr().String() }},
+		{"unix", filepath.Join(dir, "manager.sock"), func(net.Listener) string { return "unix:manager.sock" }},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			l, err := net.Listen(tc.network, tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			target := tc.target(l)
+			e := newManagerEnv(t)
+			e.rs.Rundir = dir // relative unix: paths
+			e.setManagers(managerRow(target))
+			c := acceptOne(t, l)
+			listDBs(t, c)
+			st := e.waitStatus(target, "ACTIVE", func(c bool, st map[string]string) bool { return c && st["state"] == "ACTIVE" })
+			if _, ok := st["sec_since_connect"]; !ok {
+				t.Errorf("no sec_since_connect: %v", st)
+			}
+			if _, ok := st["sec_since_disconnect"]; ok {
+				t.Errorf("sec_since_disconnect before any disconnection: %v", st)
+			}
+			// The manager goes away: the server reconnects after a back-off.
+			c.Close()
+			start := time.Now()
+			c2 := acceptOne(t, l)
+			if d := time.Since(start); d < 500*time.Millisecond || d > 5*time.Second {
+				t.Errorf("reconnected after %v, want about 1 s", d)
+			}
+			listDBs(t, c2)
+			e.waitStatus(target, "sec_since_disconnect", func(c bool, st map[string]string) bool {
+				return c && st["sec_since_disconnect"] != ""
+			})
+		})
 	}
-	defer l.Close()
-	target := "tcp:" + l.Addr().String()
-	e := newManagerEnv(t)
-	e.setManagers(managerRow(target))
-	c := acceptOne(t, l)
-	listDBs(t, c)
-	st := e.waitStatus(target, "ACTIVE", func(c bool, st map[string]string) bool { return c && st["state"] == "ACTIVE" })
-	if _, ok := st["sec_since_connect"]; !ok {
-		t.Errorf("no sec_since_connect: %v", st)
+}
+
+// TestMaxBackoff: a manager that hangs up at once is called again after
+// 1, 2, 4... seconds, never more than max_backoff apart.
+func TestMaxBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		row      string
+		min, max int // connections in 4.5 s
+	}{
+		{`"max_backoff":1000`, 5, 6},       // 0, 1, 2, 3, 4 s
+		{`"max_backoff":["set",[]]`, 3, 3}, // default 8 s: 0, 1, 3 s
+	} {
+		t.Run(tc.row, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			target := "tcp:" + l.Addr().String()
+			e := newManagerEnv(t)
+			e.setManagers(fmt.Sprintf(`{"target":%q,%s}`, target, tc.row))
+			n := 0
+			deadline := time.Now().Add(4500 * time.Millisecond)
+			l.(*net.TCPListener).SetDeadline(deadline)
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					break
+				}
+				n++
+				c.Close()
+			}
+			if n < tc.min || n > tc.max {
+				t.Errorf("%d connections in 4.5 s, want %d to %d", n, tc.min, tc.max)
+			}
+		})
 	}
-	if _, ok := st["sec_since_disconnect"]; ok {
-		t.Errorf("sec_since_disconnect before any disconnection: %v", st)
-	}
-	// The manager goes away: the server reconnects after a back-off.
-	c.Close()
-	start := time.Now()
-	c2 := acceptOne(t, l)
-	if d := time.Since(start); d < 500*time.Millisecond || d > 5*time.Second {
-		t.Errorf("reconnected after %v, want about 1 s", d)
-	}
-	listDBs(t, c2)
-	e.waitStatus(target, "sec_since_disconnect", func(c bool, st map[string]string) bool {
-		return c && st["sec_since_disconnect"] != ""
-	})
 }
 
 func TestInactivityProbe(t *testing.T) {
