@@ -10,7 +10,8 @@
 // The embedded database is also served on each --remote (punix:PATH,
 // ptcp:PORT[:IP], unix:PATH, tcp:IP:PORT, or db:Open_vSwitch,TABLE,COLUMN;
 // by default db:Open_vSwitch,Open_vSwitch,manager_options, the targets
-// ovs-vsctl set-manager writes), as ovsdb-server serves them.
+// ovs-vsctl set-manager writes), as ovsdb-server serves them; relative
+// unix paths are in the run directory.
 //
 //	gvswitchd [--rundir=DIR] [--dbdir=DIR] [--logdir=DIR] [--db=unix:PATH]
 //	          [--remote=REMOTE]...
