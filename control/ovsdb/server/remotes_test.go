@@ -390,6 +390,16 @@ func TestActiveManager(t *testing.T) {
 			if _, ok := st["sec_since_disconnect"]; ok {
 				t.Errorf("sec_since_disconnect before any disconnection: %v", st)
 			}
+			// The manager's locks show in the status.
+			rpc := jsonrpc.NewConn(c)
+			if err := rpc.Write(jsonrpc.NewRequest(8, "lock", []any{"mgr_lock"})); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if m, err := rpc.Read(); err != nil || string(m.Result) != `{"locked":true}` {
+				t.Fatalf("lock: %v %+v", err, m)
+			}
+			e.waitStatus(target, "locks_held", func(_ bool, st map[string]string) bool { return st["locks_held"] == "mgr_lock" })
 			// The manager goes away: the server reconnects after a back-off.
 			c.Close()
 			start := time.Now()
