@@ -314,6 +314,15 @@ func TestDelManagerClosesRemotes(t *testing.T) {
 	}
 	defer c.Close()
 	listDBs(t, c)
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	listDBs(t, c2)
+	e.waitStatus("ptcp:0:127.0.0.1", "two connections", func(conn bool, st map[string]string) bool {
+		return conn && st["n_connections"] == "2"
+	})
 	sock := filepath.Join(e.rundir, "del.sock")
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatal(err)
