@@ -1167,6 +1167,8 @@ var verboseLines = []string{
 	"-v --db=bogus:1 list-br",
 	"-v --no-wait add port br0 tag 5 6",
 	"-v --timeout=1 wait-until bridge nosuch",
+	"-v --dry-run --no-wait add-br zz",
+	"-v --oneline --no-wait add-br br2 -- list-br -- del-br br2",
 }
 
 // TestSweepVerboseMatchesOVSVsctl compares what both programs log at -v
