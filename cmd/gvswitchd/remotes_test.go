@@ -8,11 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"gvswitch/control/ovsdb"
+	"gvswitch/control/vsctl/vsctltest"
 	"gvswitch/internal/testenv"
 )
 
@@ -72,40 +71,7 @@ func startOurDB(t *testing.T) string {
 // does (its socket plus the Manager table's remotes) and returns its run
 // directory.
 func startRealOvsdbServer(t *testing.T) string {
-	paths := testenv.NeedCommand(t, "ovsdb-tool", "ovsdb-server")
-	dir := t.TempDir()
-	db, schema := filepath.Join(dir, "conf.db"), filepath.Join(dir, "vswitch.ovsschema")
-	os.WriteFile(schema, ovsdb.VSwitchSchema(), 0o644)
-	if out, err := exec.Command(paths[0], "create", db, schema).CombinedOutput(); err != nil {
-		t.Fatalf("ovsdb-tool create: %v\n%s", err, out)
-	}
-	sock := filepath.Join(dir, "db.sock")
-	cmd := exec.Command(paths[1], "--remote=punix:"+sock, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
-		"--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"), "--pidfile="+filepath.Join(dir, "ovsdb-server.pid"),
-		"--no-chdir", "--log-file="+filepath.Join(dir, "ovsdb-server.log"), db)
-	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVS_DBDIR="+dir, "OVS_LOGDIR="+dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return dir
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("ovsdb-server did not create its socket")
-	return ""
+	return vsctltest.StartOVSDB(t, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options").Dir
 }
 
 var (

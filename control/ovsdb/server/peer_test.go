@@ -3,16 +3,15 @@ package server
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"gvswitch/control/ovsdb"
 	"gvswitch/control/ovsdb/client"
+	"gvswitch/control/vsctl/vsctltest"
 	"gvswitch/internal/testenv"
 )
 
@@ -20,40 +19,7 @@ import (
 // database in its own run directory and returns its socket path.
 func startRealOvsdbServer(t testing.TB) string {
 	t.Helper()
-	paths := testenv.NeedCommand(t, "ovsdb-tool", "ovsdb-server")
-	dir := t.TempDir()
-	db := filepath.Join(dir, "conf.db")
-	schema := filepath.Join(dir, "vswitch.ovsschema")
-	os.WriteFile(schema, ovsdb.VSwitchSchema(), 0o644)
-	if out, err := exec.Command(paths[0], "create", db, schema).CombinedOutput(); err != nil {
-		t.Fatalf("ovsdb-tool create: %v\n%s", err, out)
-	}
-	sock := filepath.Join(dir, "db.sock")
-	cmd := exec.Command(paths[1], "--remote=punix:"+sock, "--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"),
-		"--pidfile="+filepath.Join(dir, "ovsdb-server.pid"), "--no-chdir", "--log-file="+filepath.Join(dir, "ovsdb-server.log"), db)
-	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVS_DBDIR="+dir, "OVS_LOGDIR="+dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return sock
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("ovsdb-server did not create its socket")
-	return ""
+	return vsctltest.StartOVSDB(t).Sock
 }
 
 // scenario is SCENARIOS.md sections 2-5 as ovs-vsctl lines (--no-wait

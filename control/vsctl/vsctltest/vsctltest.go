@@ -30,19 +30,23 @@ const SchemaPath = "/usr/share/openvswitch/vswitch.ovsschema"
 
 // Server is a private ovsdb-server with its own directory.
 type Server struct {
-	Dir  string
-	Sock string
-	cmd  *exec.Cmd
-	bin  string
-	file string
+	Dir   string
+	Sock  string
+	cmd   *exec.Cmd
+	bin   string
+	file  string
+	extra []string
 }
 
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	os.Remove(s.Sock)
-	s.cmd = exec.Command(s.bin, "--remote=punix:"+s.Sock, "--unixctl="+filepath.Join(s.Dir, "ovsdb.ctl"),
-		"--no-chdir", "--log-file="+filepath.Join(s.Dir, "ovsdb.log"), s.file)
+	args := append([]string{"--remote=punix:" + s.Sock, "--unixctl=" + filepath.Join(s.Dir, "ovsdb.ctl"),
+		"--no-chdir", "--log-file=" + filepath.Join(s.Dir, "ovsdb.log")}, s.extra...)
+	s.cmd = exec.Command(s.bin, append(args, s.file)...)
 	s.cmd.Dir = s.Dir
+	// Relative unix paths (a punix: manager target) are in its directory.
+	s.cmd.Env = append(os.Environ(), "OVS_RUNDIR="+s.Dir, "OVS_DBDIR="+s.Dir, "OVS_LOGDIR="+s.Dir)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("ovsdb-server: %v", err)
 	}
@@ -79,8 +83,10 @@ func (s *Server) Restart(t testing.TB) {
 func (s *Server) DB() string { return "unix:" + s.Sock }
 
 // StartOVSDB creates an empty Open_vSwitch database and serves it from a
-// new ovsdb-server child process, stopped (by PID) at test cleanup.
-func StartOVSDB(t testing.TB) *Server {
+// new ovsdb-server child process, stopped (by PID) at test cleanup. extra
+// are more ovsdb-server arguments (e.g. the manager_options remote that
+// ovs-ctl adds).
+func StartOVSDB(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	paths := testenv.NeedCommand(t, "ovsdb-tool", "ovsdb-server")
 	if _, err := os.Stat(SchemaPath); err != nil {
@@ -95,7 +101,7 @@ func StartOVSDB(t testing.TB) *Server {
 	if out, err := exec.Command(paths[0], "create", db, SchemaPath).CombinedOutput(); err != nil {
 		t.Fatalf("ovsdb-tool create: %v: %s", err, out)
 	}
-	s := &Server{Dir: dir, Sock: filepath.Join(dir, "db.sock"), bin: paths[1], file: db}
+	s := &Server{Dir: dir, Sock: filepath.Join(dir, "db.sock"), bin: paths[1], file: db, extra: extra}
 	s.start(t)
 	t.Cleanup(s.stop)
 	return s
