@@ -23,9 +23,12 @@
 // other_config:dpdk-socket-mem), a dataplane.Bridge per bridge, a
 // pmd.Manager (pmd-cpu-mask, pmd-rxq-assign, pmd-maxsleep) polling every
 // rx queue, and a bond.Bond per Port with several interfaces, whose LACP
-// and timers it runs every 100 ms. It registers the unixctl commands that
-// show them: ofproto/list, dpif/show, fdb/*, dpif-netdev/pmd-*, bond/*,
-// lacp/*.
+// and timers it runs every 100 ms. It registers ovs-vswitchd's unixctl
+// commands, each answering from this dataplane in OVS's words: ofproto/*
+// (trace included), dpif/*, dpctl/*, fdb/*, dpif-netdev/*, bond/*, lacp/*,
+// upcall/*, memory/show, ovs/route/*, tnl/*, dpdk/*, netdev-dpdk/*, and
+// for features it does not have (STP, RSTP, BFD, CFM, QoS, conntrack)
+// the answer OVS gives when they are not configured (appctl*.go).
 //
 // Interface types are opened through an Opener per type (RegisterType;
 // gvswitchd registers system, internal, dpdkvhostuser,
