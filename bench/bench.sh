@@ -248,7 +248,7 @@ ceiling() {
 	tp_stop
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { tr ' ' '\n' | grep -v '^-\?$' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
 
 mkdir -p "$OUT"
@@ -276,7 +276,7 @@ done
 		done
 		echo "   the switch PMD's processing cycles per packet (pmd-stats-show), median; ratio = OVS-DPDK / gvswitchd (> 1: gvswitchd cheaper)"
 		for s in 64 1518; do
-			g=$(echo "${CYC[gvs,$s]}" | tr ' ' '\n' | grep -v '^-$' | tr '\n' ' ' | median); o=$(echo "${CYC[ovs,$s]:-}" | tr ' ' '\n' | grep -v '^-$' | tr '\n' ' ' | median)
+			g=$(echo "${CYC[gvs,$s]}" | median); o=$(echo "${CYC[ovs,$s]:-}" | median)
 			printf '%-8s %12s %12s %8s   %s |%s\n' "$s B" "$g" "$o" "$(ratio "$o" "$g")" "${CYC[gvs,$s]}" "${CYC[ovs,$s]:-}"
 		done
 		echo

@@ -132,10 +132,8 @@ func (w *worker) prepare(s *snapshot) {
 // counters (pmd-stats-show: the exact-match cache hits are its "emc hits",
 // the other destination lookups its "megaflow hits").
 type BurstStats struct {
-	// Lookups: unicast destinations looked up; CacheHits of them were
-	// answered by the worker's exact-match cache; Misses were unknown
-	// (and flooded).
-	Lookups, CacheHits, Misses uint32
+	// CacheHits: destinations the worker's exact-match cache answered.
+	CacheHits uint32
 	// Sent packets in Batches TxBurst calls.
 	Sent, Batches uint32
 }
@@ -345,8 +343,6 @@ func (b *Bridge) Process(workerID int, inPort uint32, member int, pkts []*Packet
 		w.misses.Add(nMiss)
 	}
 	finished = true
-	w.burst.Lookups = uint32(nHit + nMiss)
-	w.burst.Misses = uint32(nMiss)
 	return w.burst
 }
 

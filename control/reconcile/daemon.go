@@ -496,10 +496,10 @@ func (d *Daemon) reconfigure() error {
 			// placeholder (and its port is rebuilt with it).
 			if cfg, key := ifaceConfig(di, d.opts.Rundir); key == f.cfgKey && reopened[u] == nil && !f.broken {
 				f.port = di.port
-				sp, tr := cfg.Options["vhost-server-path"], cfg.Options["tx-retries-max"]
+				sp := cfg.Options["vhost-server-path"]
 				if (cfg.MTURequest == f.mtuRequest || d.applyMTU(f, cfg.MTURequest)) &&
-					(sp == f.serverPath || d.applySocketPath(f, sp)) &&
-					(tr == f.txRetries || d.applyTxRetries(f, tr)) {
+					(sp == f.serverPath || d.applySocketPath(f, sp)) {
+					d.applyTxRetries(f, cfg.Options["tx-retries-max"])
 					continue
 				}
 			}
@@ -1093,14 +1093,16 @@ type txRetriesSetter interface {
 	SetTxRetries(string)
 }
 
-// applyTxRetries applies a new options:tx-retries-max in place (other
+// applyTxRetries applies a changed options:tx-retries-max in place (other
 // port types ignore the option, as OVS does).
-func (d *Daemon) applyTxRetries(f *iface, v string) bool {
+func (d *Daemon) applyTxRetries(f *iface, v string) {
+	if v == f.txRetries {
+		return
+	}
 	if ts, ok := f.dp.(txRetriesSetter); ok {
 		ts.SetTxRetries(v)
 	}
 	f.txRetries = v
-	return true
 }
 
 // retryFailed tries again to open the interfaces whose open failed (their

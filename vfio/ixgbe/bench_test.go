@@ -113,3 +113,16 @@ func FuzzRxWriteBack(f *testing.F) {
 		}
 	})
 }
+
+// free is how many buffers of the pool are not in use: in the pool, or in
+// a queue's cache.
+func (p *Port) free() int {
+	n := p.pool.Available()
+	for i := range p.rx {
+		n += p.rx[i].cache.Len()
+	}
+	for i := range p.tx {
+		n += p.tx[i].cache.Len()
+	}
+	return n
+}

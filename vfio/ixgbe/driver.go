@@ -779,19 +779,6 @@ func (p *Port) Close() error {
 	return err
 }
 
-// free is how many buffers of the pool are not in use: in the pool, or in
-// a queue's cache.
-func (p *Port) free() int {
-	n := p.pool.Available()
-	for i := range p.rx {
-		n += p.rx[i].cache.Len()
-	}
-	for i := range p.tx {
-		n += p.tx[i].cache.Len()
-	}
-	return n
-}
-
 // release gives back everything New acquired, in reverse order.
 func (p *Port) release() {
 	for i := range p.tx {

@@ -98,7 +98,6 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 	}
 	t := &p.tx[q]
 	p.txClean(t)
-	drop := t.cache
 	ring, bufs, mask := t.ring, t.bufs, t.mask
 	free := mask - (t.tail-t.clean)&mask
 	n := min(len(pkts), free)
@@ -109,7 +108,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		pkt := pkts[i]
 		l := pkt.Len()
 		if l == 0 || l > maxFrame {
-			drop.Put(pkt)
+			t.cache.Put(pkt)
 			continue
 		}
 		if !p.dmaReachable(pkt.BufferIOVA()) {
@@ -133,7 +132,7 @@ func (p *Port) TxBurst(q int, pkts []*dataplane.Packet) int {
 		t.bytes.Add(uint64(bytes))
 	}
 	if dropped := len(pkts) - sent; dropped > 0 {
-		drop.PutBurst(pkts[n:])
+		t.cache.PutBurst(pkts[n:])
 		t.dropped.Add(uint64(dropped))
 	}
 	if n < len(pkts) {
